@@ -1,0 +1,68 @@
+/**
+ * The current fiber's context, carried by `AsyncLocalStorage`: its cancellation context
+ * and the fiber-local settings (trace sink) that child fibers inherit.
+ * @module
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { CancelContext } from "./cancel-context.ts";
+
+/** Where `traceln` lines go, and what prefixes them (mock domains add `[id] `). */
+export interface TraceSink {
+  readonly write: (line: string) => void;
+}
+
+/** The state a fiber carries: inherited by every fiber it forks. */
+export interface FiberContext {
+  /** The cancellation context the fiber runs in. */
+  readonly cc: CancelContext;
+  /** Where `traceln` writes; `undefined` means standard error. */
+  readonly trace: TraceSink | undefined;
+  /** Optional prefix for trace lines (mock domains use `[1] `). */
+  readonly tracePrefix: string;
+  /** The scheduler hooks of the running backend (the mock replaces `yield`). */
+  readonly scheduler: Scheduler;
+}
+
+/** What a backend decides about scheduling. */
+export interface Scheduler {
+  /** Resolves once every other runnable fiber has had a turn. */
+  yield(): Promise<void>;
+}
+
+/** The real scheduler: yielding lets pending promise jobs and I/O callbacks run first. */
+export const defaultScheduler: Scheduler = {
+  yield: () =>
+    new Promise<void>((resolve) => {
+      setImmediate(resolve);
+    }),
+};
+
+const storage = new AsyncLocalStorage<FiberContext>();
+
+const root: FiberContext = {
+  cc: new CancelContext(null),
+  trace: undefined,
+  tracePrefix: "",
+  scheduler: defaultScheduler,
+};
+
+/** The context of the calling fiber (a root context, never cancelled, outside any run). */
+export function currentFiber(): FiberContext {
+  return storage.getStore() ?? root;
+}
+
+/** The cancellation context of the calling fiber. */
+export function currentCancelContext(): CancelContext {
+  return (storage.getStore() ?? root).cc;
+}
+
+/** Runs `fn` as a fiber with context `ctx`; asynchronous continuations keep it. */
+export function runInFiber<T>(ctx: FiberContext, fn: () => T): T {
+  return storage.run(ctx, fn);
+}
+
+/** A copy of the current context with another cancellation context. */
+export function withCancelContext(cc: CancelContext): FiberContext {
+  const cur = currentFiber();
+  return { cc, trace: cur.trace, tracePrefix: cur.tracePrefix, scheduler: cur.scheduler };
+}

@@ -1,0 +1,53 @@
+/**
+ * Leak checks for tests: the handles, requests and timers Node reports as keeping the event
+ * loop alive, and this process's open file descriptors, compared with a baseline.
+ */
+import { readdirSync } from "node:fs";
+
+/** A count per resource kind, as `process.getActiveResourcesInfo()` reports them. */
+export type ResourceCounts = Map<string, number>;
+
+/** Counts the active resources (handles, requests, timers) by kind. */
+export function activeResources(): ResourceCounts {
+  const m = new Map<string, number>();
+  for (const r of process.getActiveResourcesInfo()) m.set(r, (m.get(r) ?? 0) + 1);
+  return m;
+}
+
+/** The number of open file descriptors of this process (Linux: /proc/self/fd). */
+export function openFds(): number {
+  try {
+    return readdirSync("/proc/self/fd").length;
+  } catch {
+    return -1;
+  }
+}
+
+/** What `now` has more of than `base`, as "Kind xN" strings (empty when nothing leaked). */
+export function extraResources(base: ResourceCounts, now: ResourceCounts): string[] {
+  const out: string[] = [];
+  for (const [k, n] of now) {
+    const b = base.get(k) ?? 0;
+    if (n > b) out.push(`${k} x${n - b}`);
+  }
+  return out;
+}
+
+/**
+ * Waits (up to `ms`) until no resource or fd is left beyond the baseline: closing is
+ * asynchronous in Node, so give it a moment. Returns what is still left.
+ */
+export async function settleLeaks(
+  base: ResourceCounts,
+  baseFds: number,
+  ms = 1000,
+): Promise<string[]> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const extra = extraResources(base, activeResources());
+    const fds = openFds();
+    if (fds > baseFds && baseFds >= 0) extra.push(`file descriptors x${fds - baseFds}`);
+    if (extra.length === 0 || Date.now() > deadline) return extra;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * Runs around every test: after it, no handle, request, timer or file descriptor may be left
+ * beyond what existed before it (each test must release what it opened).
+ */
+import { afterEach, beforeEach, expect } from "vitest";
+import { activeResources, openFds, type ResourceCounts, settleLeaks } from "./leaks.ts";
+
+let base: ResourceCounts = new Map();
+let baseFds = -1;
+
+beforeEach(() => {
+  base = activeResources();
+  baseFds = openFds();
+});
+
+afterEach(async () => {
+  const left = await settleLeaks(base, baseFds);
+  expect(left, "resources left open by the test").toEqual([]);
+});
