@@ -31,6 +31,7 @@ export {
   type TraceSink,
 } from "./fiber-context.ts";
 export { awaitCancellable, type BlockingOptions, suspend } from "./suspend.ts";
+export { Semaphore } from "./semaphore.ts";
 export { type ReleaseHandle, Switch } from "./switch.ts";
 export { Time, TimeLimit, Timeout } from "./time.ts";
 export { traceln } from "./trace.ts";

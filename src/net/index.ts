@@ -1,0 +1,48 @@
+/**
+ * `Net` (Eio's `Eio.Net`): addresses, the network contract, and the operations written once
+ * against it.
+ * @module
+ */
+import { acceptFork } from "./listening-socket-base.ts";
+import { runServer } from "./run-server.ts";
+import type { Net as NetCapability } from "./types.ts";
+import { withTcpConnect } from "./with-tcp-connect.ts";
+
+export { Ipaddr } from "./ipaddr.ts";
+export { acceptFork, ListeningSocketBase } from "./listening-socket-base.ts";
+export { checkSwitch, NetBase, type UnboundDatagram, withContext } from "./net-base.ts";
+export type { RunServerOptions } from "./run-server.ts";
+export {
+  type DatagramAddr,
+  Sockaddr,
+  type SockaddrLike,
+  type StreamAddr,
+  type TcpAddr,
+  type UdpAddr,
+  type UnixAddr,
+} from "./sockaddr.ts";
+export type {
+  AcceptForkOptions,
+  AcceptOptions,
+  ConnectionHandler,
+  ConnectOptions,
+  DatagramOptions,
+  DatagramSocket,
+  DomainManager,
+  GetaddrinfoOptions,
+  ListeningSocket,
+  ListenOptions,
+  SendOptions,
+  StreamSocket,
+} from "./types.ts";
+export type { TcpConnectOptions } from "./with-tcp-connect.ts";
+
+/** The network capability (Eio's `Net.t`): see `types.ts`. */
+export type Net = NetCapability;
+
+/** The generic network operations (Eio's `Net.with_tcp_connect`, `run_server`, `accept_fork`). */
+export const Net = {
+  withTcpConnect,
+  runServer,
+  acceptFork,
+};

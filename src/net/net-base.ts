@@ -1,0 +1,156 @@
+/**
+ * `NetBase`: the part of every `Net` backend that is the same everywhere — argument
+ * checks, error context lines and the getaddrinfo filters. A backend implements the
+ * `backend*` methods.
+ * @module
+ */
+import { type BlockingOptions, IoError, type Switch } from "../core/index.ts";
+import {
+  type DatagramAddr,
+  Sockaddr,
+  type SockaddrLike,
+  type StreamAddr,
+  type TcpAddr,
+  type UdpAddr,
+} from "./sockaddr.ts";
+import type {
+  ConnectOptions,
+  DatagramOptions,
+  DatagramSocket,
+  GetaddrinfoOptions,
+  ListeningSocket,
+  ListenOptions,
+  Net,
+  StreamSocket,
+} from "./types.ts";
+
+/** Checks the `sw` option. @throws TypeError if it is missing. */
+export function checkSwitch(sw: Switch | undefined, what: string): void {
+  if (sw === undefined || sw === null || typeof sw.onRelease !== "function") {
+    throw new TypeError(`${what}: option sw (a Switch) is required`);
+  }
+}
+
+/** Rejects the unnamed Unix address, which can be neither connected to nor listened on. */
+function checkNamed(a: StreamAddr, what: string): void {
+  if (a.type === "unix" && a.path === "")
+    throw new TypeError(`${what}: unix path must not be empty`);
+}
+
+/** Adds `line` as context to an IoError and rethrows anything. */
+export function withContext(e: unknown, line: string): unknown {
+  if (e instanceof IoError) e.addContext(line);
+  return e;
+}
+
+/** The datagram socket kinds `datagramSocket` accepts besides an address. */
+export type UnboundDatagram = "udpv4" | "udpv6";
+
+/**
+ * The shared half of a network backend. Subclasses implement the `backend*` methods; the
+ * public methods check arguments, add the context lines (`connecting to ADDR`, ...) and
+ * filter getaddrinfo results, identically for every backend.
+ */
+export abstract class NetBase implements Net {
+  /** Connects to a checked stream address. Errors get context from {@link connect}. */
+  protected abstract backendConnect(addr: StreamAddr, opts: ConnectOptions): Promise<StreamSocket>;
+  /** Listens on a checked stream address. */
+  protected abstract backendListen(addr: StreamAddr, opts: ListenOptions): Promise<ListeningSocket>;
+  /** Makes a datagram socket. */
+  protected abstract backendDatagramSocket(
+    addr: DatagramAddr | UnboundDatagram,
+    opts: DatagramOptions,
+  ): Promise<DatagramSocket>;
+  /** Resolves a host name. */
+  protected abstract backendGetaddrinfo(
+    host: string,
+    service: string,
+    opts: BlockingOptions,
+  ): Promise<Array<TcpAddr | UdpAddr>>;
+  /** Reverse lookup. */
+  protected abstract backendGetnameinfo(
+    addr: TcpAddr | UdpAddr,
+    opts: BlockingOptions,
+  ): Promise<[string, string]>;
+
+  async connect(addr: SockaddrLike, opts: ConnectOptions): Promise<StreamSocket> {
+    const a = Sockaddr.stream(addr);
+    checkNamed(a, "connect");
+    checkSwitch(opts?.sw, "connect");
+    opts.sw.check();
+    try {
+      return await this.backendConnect(a, opts);
+    } catch (e) {
+      throw withContext(e, `connecting to ${Sockaddr.format(a)}`);
+    }
+  }
+
+  async listen(addr: SockaddrLike, opts: ListenOptions): Promise<ListeningSocket> {
+    const a = Sockaddr.stream(addr);
+    checkNamed(a, "listen");
+    checkSwitch(opts?.sw, "listen");
+    const { backlog } = opts;
+    if (!Number.isInteger(backlog) || backlog < 0) {
+      throw new RangeError(`backlog must be an integer >= 0, got ${String(backlog)}`);
+    }
+    opts.sw.check();
+    try {
+      return await this.backendListen(a, opts);
+    } catch (e) {
+      throw withContext(e, `listening on ${Sockaddr.format(a)}`);
+    }
+  }
+
+  async datagramSocket(
+    addr: SockaddrLike | UnboundDatagram,
+    opts: DatagramOptions,
+  ): Promise<DatagramSocket> {
+    const a = addr === "udpv4" || addr === "udpv6" ? addr : Sockaddr.datagram(addr);
+    checkSwitch(opts?.sw, "datagramSocket");
+    opts.sw.check();
+    try {
+      return await this.backendDatagramSocket(a, opts);
+    } catch (e) {
+      const what = typeof a === "string" ? a : Sockaddr.format(a);
+      throw withContext(e, `creating datagram socket ${what}`);
+    }
+  }
+
+  async getaddrinfo(
+    host: string,
+    opts: GetaddrinfoOptions = {},
+  ): Promise<Array<TcpAddr | UdpAddr>> {
+    if (typeof host !== "string") throw new TypeError(`host must be a string, got ${typeof host}`);
+    const service = opts.service ?? "0";
+    if (typeof service !== "string") {
+      throw new TypeError(`service must be a string, got ${typeof service}`);
+    }
+    try {
+      return await this.backendGetaddrinfo(host, service, opts);
+    } catch (e) {
+      throw withContext(e, `looking up ${JSON.stringify(host)}`);
+    }
+  }
+
+  async getaddrinfoStream(host: string, opts?: GetaddrinfoOptions): Promise<TcpAddr[]> {
+    const all = await this.getaddrinfo(host, opts);
+    return all.filter((a): a is TcpAddr => a.type === "tcp");
+  }
+
+  async getaddrinfoDatagram(host: string, opts?: GetaddrinfoOptions): Promise<UdpAddr[]> {
+    const all = await this.getaddrinfo(host, opts);
+    return all.filter((a): a is UdpAddr => a.type === "udp");
+  }
+
+  async getnameinfo(addr: SockaddrLike, opts: BlockingOptions = {}): Promise<[string, string]> {
+    const a = Sockaddr.of(addr);
+    if (a.type === "unix") {
+      throw new TypeError(`getnameinfo needs an IP address, got ${Sockaddr.format(a)}`);
+    }
+    try {
+      return await this.backendGetnameinfo(a, opts);
+    } catch (e) {
+      throw withContext(e, `looking up the name of ${Sockaddr.format(a)}`);
+    }
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * The `Net` contract (Eio's `Net.Pi`): what a network backend provides. The Node backend
+ * (`backend-node/`) and the mock (`mock/`) implement it; everything generic (`withTcpConnect`,
+ * `acceptFork`, `runServer`, the getaddrinfo filters) is written once against it.
+ * @module
+ */
+import type { BlockingOptions, Switch } from "../core/index.ts";
+import type { Closable, TwoWay } from "../flow/types.ts";
+import type { DatagramAddr, Sockaddr, SockaddrLike, StreamAddr } from "./sockaddr.ts";
+
+/** A connected stream socket (TCP or Unix): a two-way flow with its addresses. */
+export interface StreamSocket extends TwoWay {
+  /** The local address (for a Unix client socket, usually `unix:` with an empty path). */
+  readonly localAddr: StreamAddr;
+  /** The peer's address. */
+  readonly peerAddr: StreamAddr;
+  /** Turns Nagle's algorithm off (`true`, the default, as Async does) or on. No-op for Unix sockets. */
+  setNoDelay(enabled: boolean): void;
+}
+
+/** How a connection handler is called: the connection and the peer's address. */
+export type ConnectionHandler = (flow: StreamSocket, addr: StreamAddr) => void | Promise<void>;
+
+/** Options of {@link ListeningSocket.accept}. */
+export interface AcceptOptions extends BlockingOptions {
+  /** The switch the new connection is attached to (closed when it finishes). */
+  readonly sw: Switch;
+}
+
+/** Options of {@link ListeningSocket.acceptFork}. */
+export interface AcceptForkOptions extends AcceptOptions {
+  /**
+   * Called with the handler's error (an `IoError` gets `handling connection from ADDR` context).
+   * Never called for `Cancelled`. Rethrow to fail `sw`.
+   */
+  readonly onError: (err: unknown) => void;
+}
+
+/** A listening socket. */
+export interface ListeningSocket extends Closable {
+  /**
+   * Waits for one connection and returns it with the peer's address; the connection is
+   * attached to `sw`.
+   * @throws Cancelled if the calling fiber is cancelled first; IoError on failure.
+   */
+  accept(opts: AcceptOptions): Promise<[StreamSocket, StreamAddr]>;
+  /**
+   * Accepts one connection and runs `handler(flow, addr)` in a new fiber on `sw`; the flow is
+   * closed when the handler returns or fails (or at once if the fiber cannot start).
+   */
+  acceptFork(opts: AcceptForkOptions, handler: ConnectionHandler): Promise<void>;
+  /** The address the socket listens on (with the port the OS chose, for port 0). */
+  readonly listeningAddr: StreamAddr;
+}
+
+/** A datagram socket (UDP or Unix datagram). */
+export interface DatagramSocket extends Closable {
+  /**
+   * Sends one datagram made of all of `bufs` (an empty datagram is allowed).
+   * @throws IoError on failure; TypeError if the socket is not connected and `dst` is missing.
+   */
+  send(bufs: readonly Uint8Array[], opts?: SendOptions): Promise<void>;
+  /**
+   * Receives one datagram into `buf`: returns the sender and the byte count (0 for an empty
+   * datagram). Bytes beyond `buf`'s length are discarded.
+   */
+  recv(buf: Uint8Array, opts?: BlockingOptions): Promise<[DatagramAddr, number]>;
+  /** The local address. */
+  readonly localAddr: DatagramAddr;
+}
+
+/** Options of {@link DatagramSocket.send}. */
+export interface SendOptions extends BlockingOptions {
+  /** Where to send the datagram, if the socket is not connected. */
+  readonly dst?: SockaddrLike | undefined;
+}
+
+/** Options of {@link Net.connect}. */
+export interface ConnectOptions extends BlockingOptions {
+  /** The switch the connection is attached to. */
+  readonly sw: Switch;
+  /** Bind the local end to this address before connecting (Async's `via_local_interface`). */
+  readonly bindTo?: SockaddrLike | undefined;
+}
+
+/** Options of {@link Net.listen}. */
+export interface ListenOptions {
+  /** The switch the listening socket is attached to. */
+  readonly sw: Switch;
+  /** How many connections may wait to be accepted (listen(2)). Must be an integer >= 0. */
+  readonly backlog: number;
+  /** SO_REUSEADDR; for a Unix path, also remove a stale socket file first. */
+  readonly reuseAddr?: boolean | undefined;
+  /** SO_REUSEPORT: several sockets (threads, processes) may listen on the same port. */
+  readonly reusePort?: boolean | undefined;
+}
+
+/** Options of {@link Net.datagramSocket}. */
+export interface DatagramOptions {
+  /** The switch the socket is attached to. */
+  readonly sw: Switch;
+  /** SO_REUSEADDR. */
+  readonly reuseAddr?: boolean | undefined;
+  /** SO_REUSEPORT. */
+  readonly reusePort?: boolean | undefined;
+}
+
+/** Options of the getaddrinfo functions. */
+export interface GetaddrinfoOptions extends BlockingOptions {
+  /** A service name from /etc/services ("http") or a port number ("8080"). */
+  readonly service?: string | undefined;
+}
+
+/** The network capability (Eio's `Net.t`). Get one from `run`'s `env.net`, or `Mock.Net.make`. */
+export interface Net {
+  /**
+   * Connects to `addr`; the socket is attached to `sw`.
+   * @throws IoError (`ConnectionFailure Refused`, `NotFound` for a missing Unix path, ...)
+   *   with context `connecting to ADDR`; TypeError for a bad or non-stream address.
+   */
+  connect(addr: SockaddrLike, opts: ConnectOptions): Promise<StreamSocket>;
+  /**
+   * Listens on `addr` (port 0: the OS picks one); the socket is attached to `sw`.
+   * A Unix socket path is removed when the socket is closed.
+   * @throws IoError (`AddressInUse`, `NotFound`, `PermissionDenied`) with context
+   *   `listening on ADDR`; TypeError/RangeError for bad arguments.
+   */
+  listen(addr: SockaddrLike, opts: ListenOptions): Promise<ListeningSocket>;
+  /**
+   * Makes a datagram socket bound to `addr`, or an unbound client socket for `"udpv4"` /
+   * `"udpv6"`. The socket is attached to `sw`.
+   * @throws IoError with context; TypeError for a bad address.
+   */
+  datagramSocket(
+    addr: SockaddrLike | "udpv4" | "udpv6",
+    opts: DatagramOptions,
+  ): Promise<DatagramSocket>;
+  /**
+   * Resolves `host` (a name or an IP address) to socket addresses, TCP and UDP, in the
+   * resolver's order.
+   * @throws IoError with context `looking up "host"` if the lookup fails.
+   */
+  getaddrinfo(host: string, opts?: GetaddrinfoOptions): Promise<Sockaddr[]>;
+  /** Like {@link getaddrinfo}, keeping only stream (TCP) addresses. */
+  getaddrinfoStream(host: string, opts?: GetaddrinfoOptions): Promise<StreamAddr[]>;
+  /** Like {@link getaddrinfo}, keeping only datagram (UDP) addresses. */
+  getaddrinfoDatagram(host: string, opts?: GetaddrinfoOptions): Promise<DatagramAddr[]>;
+  /**
+   * The host name and service name of `addr` (reverse lookup).
+   * @throws IoError if the lookup fails.
+   */
+  getnameinfo(addr: SockaddrLike, opts?: BlockingOptions): Promise<[string, string]>;
+}
+
+/**
+ * Runs work in other domains (Eio's `Domain_manager`): worker threads on the real backend,
+ * fake domains (fibers with a `[id] ` trace prefix) in the mock.
+ */
+export interface DomainManager {
+  /**
+   * Whether jobs may be closures sharing this thread's memory. True for the mock's fake
+   * domains; false for worker threads, which can only run code from a module.
+   */
+  readonly sharesMemory: boolean;
+  /**
+   * Runs `fn` in a new domain and returns its result.
+   * @throws TypeError if the manager cannot run closures (`sharesMemory` is false).
+   */
+  run<T>(fn: () => T | Promise<T>): Promise<T>;
+}
