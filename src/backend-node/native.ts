@@ -1,0 +1,255 @@
+/**
+ * The typed loader of weir's native addon (`build/Release/weir_native.node`, built from
+ * `native/weir.c` by node-gyp): the few POSIX primitives Node.js lacks — `socketpair`, `pipe`,
+ * raw `socket`/`bind`/`connect`/`listen`, Unix datagram sockets, and datagram I/O on an existing
+ * fd ({@link DgramHandle}).
+ *
+ * Every fd the addon creates is non-blocking and close-on-exec. Stream fds are meant to be
+ * wrapped with `new net.Socket({ fd, readable: true, writable: true })` (sockets and pipes), and
+ * listening fds with `net.createServer().listen({ fd })`; datagram fds with {@link DgramHandle}.
+ *
+ * Failing system calls throw (or pass to callbacks) a {@link NativeSystemError}, shaped like
+ * Node's own: message `"<syscall> <CODE>"`, `code` (`"ECONNRESET"`), `errno` (negative, as Node
+ * uses), `syscall`. Bad arguments throw a `TypeError` (`code` `ERR_INVALID_ARG_TYPE` or
+ * `ERR_INVALID_ARG_VALUE`).
+ * @module
+ */
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The socket types the addon knows. */
+export type NativeSocketType = "stream" | "dgram";
+
+/** The socket domains (address families) the addon knows. */
+export type NativeDomain = "unix" | "inet" | "inet6";
+
+/** Which directions {@link Native.shutdown} closes. */
+export type NativeShutdown = "send" | "receive" | "all";
+
+/**
+ * A socket address as the addon reads and writes it. A Unix `path` starting with `"\0"` is a
+ * Linux abstract name (its exact length counts; it is not NUL-terminated); an unnamed or unbound
+ * Unix socket has path `""`. `address` is numeric (`"127.0.0.1"`, `"::1"`, `"fe80::1%eth0"`).
+ */
+export type NativeAddr =
+  | { readonly family: "unix"; readonly path: string }
+  | { readonly family: "inet" | "inet6"; readonly address: string; readonly port: number };
+
+/** The error the addon throws for a failed system call (shaped like Node's system errors). */
+export interface NativeSystemError extends Error {
+  /** The errno name, such as `"ECONNRESET"` (`"UNKNOWN"` if libuv has no name for it). */
+  code: string;
+  /** The negative errno number, as Node reports it (`-104` for ECONNRESET on Linux). */
+  errno: number;
+  /** The system call that failed, such as `"bind"` or `"sendmsg"`. */
+  syscall: string;
+}
+
+/** Called when a send finishes: `null`, or the error (`code` `"ECANCELED"` if closed first). */
+export type DgramSendCallback = (err: NativeSystemError | null) => void;
+
+/**
+ * Called when a recv finishes: `(null, n, src)` with `n` bytes written to the buffer (0 for an
+ * empty datagram) from `src` (`null` if the address family is unknown), or `(err, 0, null)`.
+ */
+export type DgramRecvCallback = (
+  err: NativeSystemError | null,
+  n: number,
+  src: NativeAddr | null,
+) => void;
+
+/** Options of `new DgramHandle(fd, options)`. */
+export interface DgramHandleOptions {
+  /** Whether `close()` (or garbage collection of an unclosed handle) closes the fd. Default `true`. */
+  readonly closeFd?: boolean;
+}
+
+/**
+ * Datagram I/O on an existing datagram socket fd (Unix or UDP), driven by a libuv poll handle
+ * on the current thread's event loop. The fd must not be used by any other handle meanwhile.
+ *
+ * A pending operation keeps the event loop (and the handle) alive; an idle handle does not.
+ * Callbacks may run synchronously, before `send`/`recv` returns, when the operation completes at
+ * once, and run synchronously from `cancelRecv()`/`close()`. An exception thrown by a callback
+ * run from the event loop is an uncaught exception; one thrown by a callback run synchronously
+ * is rethrown by the method that ran it (after every other callback has run).
+ * A handle collected unclosed releases everything (and closes the fd if it owns it).
+ */
+export interface DgramHandle {
+  /** The fd, or -1 once closed. */
+  readonly fd: number;
+  /**
+   * Sends one datagram made of all of `bufs` (one `sendmsg` with an iovec; an empty datagram is
+   * allowed) to `dst` (`null` for a connected socket). Waits for the socket to be writable when
+   * it is full; several sends are queued and go out in order. The buffers must not change
+   * until `cb` is called.
+   * @throws TypeError on bad arguments; a NativeSystemError `EBADF` if the handle is closed.
+   */
+  send(bufs: readonly Uint8Array[], dst: NativeAddr | null, cb: DgramSendCallback): void;
+  /**
+   * Receives one datagram into `buf` (a datagram larger than `buf` is cut: the rest is
+   * discarded and `n` is what fit). Waits for one to arrive. One recv at a time.
+   * @throws TypeError on bad arguments or if a recv is already pending (`ERR_INVALID_STATE`);
+   *   a NativeSystemError `EBADF` if the handle is closed.
+   */
+  recv(buf: Uint8Array, cb: DgramRecvCallback): void;
+  /** Fails the pending recv, if any, with `ECANCELED` (its callback runs before this returns). */
+  cancelRecv(): void;
+  /**
+   * Stops polling, fails every pending operation with `ECANCELED` (callbacks run before this
+   * returns), releases the poll handle, and closes the fd if the handle owns it. Idempotent.
+   */
+  close(): void;
+}
+
+/** The `DgramHandle` class. */
+export interface DgramHandleConstructor {
+  /**
+   * Wraps datagram socket `fd` (made non-blocking).
+   * @throws TypeError if `fd` is not a datagram socket or the options are bad; a
+   *   NativeSystemError if the fd cannot be polled (`EEXIST`: already watched by this loop).
+   */
+  new (fd: number, options?: DgramHandleOptions): DgramHandle;
+  readonly prototype: DgramHandle;
+}
+
+/** Counters of the addon's live native objects (for leak checks in tests). */
+export interface NativeStats {
+  /** libuv poll handles not yet fully closed (all threads). */
+  readonly pollHandles: number;
+  /** DgramHandle objects not yet garbage collected (all threads). */
+  readonly dgramHandles: number;
+}
+
+/** The native addon's exports. */
+export interface Native {
+  /**
+   * A connected pair of AF_UNIX sockets.
+   * @throws NativeSystemError (`socketpair`), e.g. `EMFILE`; TypeError for a bad `type`.
+   */
+  socketpair(type: NativeSocketType): [number, number];
+  /**
+   * A pipe: `[readFd, writeFd]`.
+   * @throws NativeSystemError (`pipe`), e.g. `EMFILE`.
+   */
+  pipe(): [number, number];
+  /**
+   * A new, unbound socket.
+   * @throws NativeSystemError (`socket`), e.g. `EAFNOSUPPORT`; TypeError on bad arguments.
+   */
+  socket(domain: NativeDomain, type: NativeSocketType): number;
+  /**
+   * Binds `fd` to `addr` (port 0 picks a free port; Unix path `""` autobinds an abstract name).
+   * @throws NativeSystemError (`bind`): `EADDRINUSE`, `ENOENT` (missing directory), `EACCES`,
+   *   `ENAMETOOLONG` (Unix path longer than 107 bytes, 108 for an abstract name)…; TypeError on
+   *   a malformed address.
+   */
+  bind(fd: number, addr: NativeAddr): void;
+  /**
+   * Connects `fd` to `addr` at once (meant for datagram sockets and Unix sockets; a
+   * non-blocking TCP connect throws `EINPROGRESS`).
+   * @throws NativeSystemError (`connect`): `ENOENT`, `ECONNREFUSED`, `EAGAIN`…; TypeError on a
+   *   malformed address.
+   */
+  connect(fd: number, addr: NativeAddr): void;
+  /**
+   * Marks a bound stream socket as listening.
+   * @throws NativeSystemError (`listen`); TypeError for a bad backlog.
+   */
+  listen(fd: number, backlog: number): void;
+  /**
+   * The socket's own address.
+   * @throws NativeSystemError (`getsockname`): `EBADF`, `ENOTSOCK`, or `EAFNOSUPPORT` for an
+   *   address family the addon does not know.
+   */
+  getsockname(fd: number): NativeAddr;
+  /**
+   * The connected peer's address.
+   * @throws NativeSystemError (`getpeername`): `ENOTCONN`, `EBADF`, `ENOTSOCK`…
+   */
+  getpeername(fd: number): NativeAddr;
+  /**
+   * Sets SO_REUSEADDR.
+   * @throws NativeSystemError (`setsockopt`).
+   */
+  setReuseAddr(fd: number, on: boolean): void;
+  /**
+   * Sets SO_REUSEPORT.
+   * @throws NativeSystemError (`setsockopt`), `ENOPROTOOPT` where unsupported.
+   */
+  setReusePort(fd: number, on: boolean): void;
+  /**
+   * Closes `fd` (an interrupted close counts as done). Never close an fd a Node handle owns.
+   * @throws NativeSystemError (`close`), e.g. `EBADF`.
+   */
+  close(fd: number): void;
+  /**
+   * The socket type of `fd` (SO_TYPE): `"other"` for non-sockets and other socket types.
+   * @throws NativeSystemError (`getsockopt`), e.g. `EBADF`.
+   */
+  fdType(fd: number): "stream" | "dgram" | "other";
+  /**
+   * Shuts down one or both directions of a socket.
+   * @throws NativeSystemError (`shutdown`), e.g. `ENOTCONN`.
+   */
+  shutdown(fd: number, how: NativeShutdown): void;
+  /** Counts of live native objects, for leak checks. */
+  stats(): NativeStats;
+  /** The datagram handle class. */
+  readonly DgramHandle: DgramHandleConstructor;
+}
+
+/** The package root: this file is `src/backend-node/native.ts` or `dist/backend-node/native.js`. */
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/** Where node-gyp puts the addon. */
+export const addonPath: string = join(packageRoot, "build", "Release", "weir_native.node");
+
+const expectedFunctions = [
+  "socketpair",
+  "pipe",
+  "socket",
+  "bind",
+  "connect",
+  "listen",
+  "getsockname",
+  "getpeername",
+  "setReuseAddr",
+  "setReusePort",
+  "close",
+  "fdType",
+  "shutdown",
+  "stats",
+  "DgramHandle",
+] as const;
+
+function load(): Native {
+  const require = createRequire(import.meta.url);
+  let mod: unknown;
+  try {
+    mod = require(addonPath);
+  } catch (cause) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    throw new Error(
+      `weir: the native addon is missing or cannot be loaded (${addonPath}): ${why}. ` +
+        "Build it with `npm rebuild` in the weir package (needs python3, make and a C compiler).",
+      { cause },
+    );
+  }
+  const table = mod as Record<string, unknown>;
+  const missing = expectedFunctions.filter((name) => typeof table[name] !== "function");
+  if (missing.length > 0) {
+    throw new Error(
+      `weir: the native addon at ${addonPath} is out of date (missing ${missing.join(", ")}). ` +
+        "Rebuild it with `npm rebuild` in the weir package.",
+    );
+  }
+  return mod as Native;
+}
+
+/**
+ * The loaded addon.
+ * @throws Error at import time if the addon is missing or stale (run `npm rebuild`).
+ */
+export const native: Native = load();
