@@ -673,6 +673,18 @@ static napi_value js_close(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* dup(fd): a new close-on-exec descriptor for the same open file (F_DUPFD_CLOEXEC) */
+static napi_value js_dup(napi_env env, napi_callback_info info) {
+  GET_ARGS(1);
+  int fd;
+  if (!arg_fd(env, argv[0], &fd)) return NULL;
+  int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (nfd < 0) return throw_syserr(env, errno, "dup");
+  napi_value r;
+  NAPI_TRY(napi_create_int32(env, nfd, &r));
+  return r;
+}
+
 /* fdType(fd): "stream" | "dgram" | "other" */
 static napi_value js_fd_type(napi_env env, napi_callback_info info) {
   GET_ARGS(1);
@@ -1287,6 +1299,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"setReuseAddr", NULL, js_set_reuse_addr, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setReusePort", NULL, js_set_reuse_port, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"dup", NULL, js_dup, NULL, NULL, NULL, napi_enumerable, NULL},
       {"fdType", NULL, js_fd_type, NULL, NULL, NULL, napi_enumerable, NULL},
       {"shutdown", NULL, js_shutdown, NULL, NULL, NULL, napi_enumerable, NULL},
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_enumerable, NULL},

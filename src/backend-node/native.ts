@@ -185,6 +185,12 @@ export interface Native {
    */
   close(fd: number): void;
   /**
+   * A new close-on-exec descriptor for the same open file (`fcntl(F_DUPFD_CLOEXEC)`), so that
+   * a Node handle can own a copy while the caller keeps the original.
+   * @throws NativeSystemError (`dup`), e.g. `EBADF` or `EMFILE`.
+   */
+  dup(fd: number): number;
+  /**
    * The socket type of `fd` (SO_TYPE): `"other"` for non-sockets and other socket types.
    * @throws NativeSystemError (`getsockopt`), e.g. `EBADF`.
    */
@@ -218,6 +224,7 @@ const expectedFunctions = [
   "setReuseAddr",
   "setReusePort",
   "close",
+  "dup",
   "fdType",
   "shutdown",
   "stats",

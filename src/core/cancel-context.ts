@@ -3,7 +3,30 @@
  * cancels every non-protected context below it, and wakes every operation waiting in them.
  * @module
  */
-import { Cancelled } from "./errors.ts";
+import { Cancelled, combineErrors } from "./errors.ts";
+
+/** The cancellation whose hooks are being called, for {@link cancelledError}. */
+let waking: { readonly reason: unknown; error: Cancelled | undefined } | null = null;
+
+/**
+ * The `Cancelled` error to reject an operation with, for a cancellation with `reason`. While a
+ * context is waking its hooks, every operation it cancels gets the same error (as in Eio, where
+ * one cancellation raises one `Cancelled`): creating an error captures a stack trace, which
+ * would otherwise be most of the cost of cancelling many operations. Its stack is the
+ * canceller's either way. Elsewhere, a new error.
+ * @example
+ * ```ts
+ * class ReadOp implements CancelHook {
+ *   cancelled(reason: unknown): void { this.reject(cancelledError(reason)); }
+ * }
+ * ```
+ */
+export function cancelledError(reason: unknown): Cancelled {
+  const w = waking;
+  if (w === null || !Object.is(w.reason, reason)) return new Cancelled(reason);
+  if (w.error === undefined) w.error = new Cancelled(reason);
+  return w.error;
+}
 
 /** Something to wake when a context is cancelled: a waiting operation. */
 export interface CancelHook {
@@ -34,7 +57,8 @@ export class CancelContext {
         this.#state = "cancelling";
         this.#reason = parent.#reason;
       }
-      (parent.#children ??= new Set()).add(this);
+      if (parent.#children === null) parent.#children = new Set();
+      parent.#children.add(this);
     }
   }
 
@@ -69,34 +93,47 @@ export class CancelContext {
 
   /**
    * Cancels the context and every non-protected context below it, waking their hooks.
-   * Does nothing if already cancelled. Errors thrown by hooks are collected and rethrown
-   * (the first, with the rest kept on it).
+   * Does nothing if already cancelled. As in Eio, the whole subtree is marked cancelled
+   * before any hook runs, so a hook never sees a context of the subtree still on; then the
+   * hooks run, then the `signal`s abort. Errors thrown by hooks are collected and rethrown
+   * (the first, with the rest kept on it: see `suppressedErrors`).
    */
   cancel(reason: unknown): void {
-    const errors: unknown[] = [];
-    this.#cancelTree(reason, errors);
-    if (errors.length > 0) throw errors[0];
-  }
-
-  #cancelTree(reason: unknown, errors: unknown[]): void {
-    if (this.#state !== "on") return;
-    this.#state = "cancelling";
-    this.#reason = reason;
-    const hooks = this.#hooks;
-    this.#hooks = null;
-    if (hooks !== null) {
+    const hooks: CancelHook[] = [];
+    const controllers: AbortController[] = [];
+    this.#markTree(reason, hooks, controllers);
+    let error: unknown;
+    let failed = false;
+    const outer = waking;
+    waking = { reason, error: undefined };
+    try {
       for (const h of hooks) {
         try {
           h.cancelled(reason);
         } catch (e) {
-          errors.push(e);
+          error = failed ? combineErrors(error, e) : e;
+          failed = true;
         }
       }
+    } finally {
+      waking = outer;
     }
+    for (const c of controllers) c.abort(reason);
+    if (failed) throw error;
+  }
+
+  #markTree(reason: unknown, hooks: CancelHook[], controllers: AbortController[]): void {
+    if (this.#state !== "on") return;
+    this.#state = "cancelling";
+    this.#reason = reason;
+    if (this.#hooks !== null) {
+      for (const h of this.#hooks) hooks.push(h);
+      this.#hooks = null;
+    }
+    if (this.#controller !== null) controllers.push(this.#controller);
     if (this.#children !== null) {
-      for (const c of [...this.#children]) if (!c.protected) c.#cancelTree(reason, errors);
+      for (const c of this.#children) if (!c.protected) c.#markTree(reason, hooks, controllers);
     }
-    this.#controller?.abort(reason);
   }
 
   /**
@@ -104,7 +141,8 @@ export class CancelContext {
    * that the context is on. Returns nothing: remove the hook with {@link removeHook}.
    */
   addHook(hook: CancelHook): void {
-    (this.#hooks ??= new Set()).add(hook);
+    if (this.#hooks === null) this.#hooks = new Set();
+    this.#hooks.add(hook);
   }
 
   /** Removes a hook added with {@link addHook} (no effect if it already ran). */

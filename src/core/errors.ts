@@ -93,8 +93,16 @@ export class IoError extends Error {
 
   /** Adds one context line (outermost so far) and returns `this`, so it can be rethrown. */
   addContext(line: string): this {
+    const oldHead = `${this.name}: ${this.message}`;
     this.context.push(line);
     this.#refresh();
+    // V8 renders `stack` (which starts with the message) when it is first read: if it was read
+    // before this line was added, it would print the error without it.
+    const stack = this.stack;
+    const newHead = `${this.name}: ${this.message}`;
+    if (typeof stack === "string" && !stack.startsWith(newHead) && stack.startsWith(oldHead)) {
+      this.stack = `${newHead}${stack.slice(oldHead.length)}`;
+    }
     return this;
   }
 

@@ -21,6 +21,12 @@ export interface FiberContext {
   readonly tracePrefix: string;
   /** The scheduler hooks of the running backend (the mock replaces `yield`). */
   readonly scheduler: Scheduler;
+  /**
+   * The environment (capabilities) of the enclosing `run` / `Mock.Backend.runFull`, for
+   * Async-style code that finds its network in the running env (`weir`'s `Tcp`). Opaque here:
+   * `net/env.ts` gives it its type.
+   */
+  readonly env?: unknown;
 }
 
 /** What a backend decides about scheduling. */

@@ -28,6 +28,11 @@ async function anyGen<T>(fs: readonly Thunk<T>[], combine?: (a: T, b: T) => T): 
   const cc = new CancelContext(parent.cc);
   const ctx = { ...parent, cc };
   let r: AnyState<T> = { k: "new" };
+  const fail = (e: unknown): void => {
+    if (r.k === "ex") r = { k: "ex", e: combineErrors(r.e, e) };
+    else r = { k: "ex", e };
+  };
+  // `wrap` never rejects (errors go to `r`), so that every branch is waited for.
   const wrap = async (f: Thunk<T>): Promise<void> => {
     try {
       const x = await runInFiber(ctx, f);
@@ -37,17 +42,25 @@ async function anyGen<T>(fs: readonly Thunk<T>[], combine?: (a: T, b: T) => T): 
       } else if (r.k === "ok" && combine !== undefined) r = { k: "ok", v: combine(r.v, x) };
     } catch (e) {
       if (isCancelled(e) && !cc.isOn) return;
-      if (r.k === "new") {
-        r = { k: "ex", e };
-        cc.cancel(e);
-      } else if (r.k === "ok") r = { k: "ex", e };
-      else r = { k: "ex", e: combineErrors(r.e, e) };
+      const first = r.k === "new";
+      if (r.k === "ok") r = { k: "ex", e };
+      else fail(e);
+      if (first) {
+        try {
+          cc.cancel(e);
+        } catch (e2) {
+          fail(e2);
+        }
+      }
     }
   };
   const running: Promise<void>[] = [];
-  for (const f of fs) running.push(wrap(f));
-  await Promise.all(running);
-  cc.finish();
+  try {
+    for (const f of fs) running.push(wrap(f));
+    await Promise.all(running);
+  } finally {
+    cc.finish();
+  }
   const state = r as AnyState<T>;
   const parentErr = parent.cc.cancelled ? new Cancelled(parent.cc.reason) : undefined;
   if (state.k === "ok") return state.v;

@@ -5,7 +5,7 @@
  */
 
 export { Cancel, type CancelScope } from "./cancel.ts";
-export { CancelContext, type CancelHook } from "./cancel-context.ts";
+export { CancelContext, type CancelHook, cancelledError } from "./cancel-context.ts";
 export { type Clock, checkMs, monoClock, realClock } from "./clock.ts";
 export {
   BufferLimitExceeded,
@@ -30,8 +30,8 @@ export {
   type Scheduler,
   type TraceSink,
 } from "./fiber-context.ts";
-export { awaitCancellable, type BlockingOptions, suspend } from "./suspend.ts";
 export { Semaphore } from "./semaphore.ts";
+export { awaitCancellable, type BlockingOptions, suspend } from "./suspend.ts";
 export { type ReleaseHandle, Switch } from "./switch.ts";
 export { Time, TimeLimit, Timeout } from "./time.ts";
 export { traceln } from "./trace.ts";

@@ -4,7 +4,7 @@
  * `AbortSignal`) is cancelled, releasing what it registered.
  * @module
  */
-import type { CancelContext, CancelHook } from "./cancel-context.ts";
+import { type CancelContext, type CancelHook, cancelledError } from "./cancel-context.ts";
 import { Cancelled } from "./errors.ts";
 import { currentCancelContext } from "./fiber-context.ts";
 
@@ -65,9 +65,19 @@ class Suspension<T> implements CancelHook {
   }
 
   arm(): void {
+    // `start` may have cancelled the context or aborted the signal itself: their hooks and
+    // listeners have already run, so registering now would wait forever.
+    if (this.#cc.cancelled) {
+      this.cancelled(this.#cc.reason);
+      return;
+    }
+    const signal = this.#signal;
+    if (signal?.aborted) {
+      this.cancelled(signal.reason);
+      return;
+    }
     this.#cc.addHook(this);
-    if (this.#signal !== undefined) {
-      const signal = this.#signal;
+    if (signal !== undefined) {
       this.#onAbort = () => this.cancelled(signal.reason);
       signal.addEventListener("abort", this.#onAbort, { once: true });
     }
@@ -99,7 +109,7 @@ class Suspension<T> implements CancelHook {
     try {
       abort?.();
     } finally {
-      this.#reject(new Cancelled(reason));
+      this.#reject(cancelledError(reason));
     }
   }
 }

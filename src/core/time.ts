@@ -51,6 +51,9 @@ export const Time = {
     checkMs("ms", ms);
     return Fiber.first(fn, async (): Promise<T> => {
       await clock.sleep(ms);
+      // A sleep that was already over (0 ms, or a timer that fired in the same turn as `fn`
+      // returned) cannot be cancelled: do not let it turn `fn`'s result into a Timeout.
+      Fiber.check();
       throw new Timeout(`Timed out after ${ms} ms`);
     });
   },
@@ -86,6 +89,7 @@ export class TimeLimit {
     const ms = this.ms;
     return await Fiber.first(fn, async (): Promise<T> => {
       await clock.sleep(ms);
+      Fiber.check(); // as in Time.withTimeout
       throw onTimeout();
     });
   }

@@ -8,10 +8,11 @@ import { runServer } from "./run-server.ts";
 import type { Net as NetCapability } from "./types.ts";
 import { withTcpConnect } from "./with-tcp-connect.ts";
 
+export { currentEnv, currentEnvOpt, type Env } from "./env.ts";
 export { Ipaddr } from "./ipaddr.ts";
 export { acceptFork, ListeningSocketBase } from "./listening-socket-base.ts";
 export { checkSwitch, NetBase, type UnboundDatagram, withContext } from "./net-base.ts";
-export type { RunServerOptions } from "./run-server.ts";
+export { type ConnectionLimit, type RunServerOptions, serveLoop } from "./run-server.ts";
 export {
   type DatagramAddr,
   Sockaddr,
@@ -29,6 +30,7 @@ export type {
   DatagramOptions,
   DatagramSocket,
   DomainManager,
+  DomainServerOptions,
   GetaddrinfoOptions,
   ListeningSocket,
   ListenOptions,

@@ -2,7 +2,14 @@
  * `runServer` (Eio's `Net.run_server`).
  * @module
  */
-import { Fiber, Semaphore, Switch } from "../core/index.ts";
+import {
+  awaitCancellable,
+  type BlockingOptions,
+  Fiber,
+  Semaphore,
+  Switch,
+} from "../core/index.ts";
+import { acceptFork } from "./listening-socket-base.ts";
 import type { StreamAddr } from "./sockaddr.ts";
 import type { ConnectionHandler, DomainManager, ListeningSocket, StreamSocket } from "./types.ts";
 
@@ -23,6 +30,14 @@ export interface RunServerOptions<T> {
    * With worker threads, see the Node backend's `runServer` documentation.
    */
   readonly additionalDomains?: readonly [DomainManager, number] | undefined;
+  /**
+   * With a domain manager of worker threads (the real `env.domainMgr`): the module that exports
+   * the handler, which each worker imports (closures cannot cross threads). The listener must
+   * have been made with `reusePort: true`; each worker listens on the same address.
+   */
+  readonly handlerModule?: URL | string | undefined;
+  /** The handler's export name in `handlerModule`; default `"default"`. */
+  readonly handlerExport?: string | undefined;
 }
 
 /**
@@ -60,16 +75,26 @@ export function runServer<T = never>(
       throw new RangeError(`additionalDomains count must be an integer >= 0, got ${String(n)}`);
     }
     if (!mgr.sharesMemory) {
-      throw new TypeError(
-        "additionalDomains: this domain manager runs worker threads, which cannot share a " +
-          "closure handler; use the Node backend's runServer with a handler module",
-      );
+      const { handlerModule } = opts;
+      if (handlerModule === undefined || mgr.runServer === undefined) {
+        throw new TypeError(
+          "additionalDomains: this domain manager runs worker threads, which cannot share a " +
+            "closure handler; pass handlerModule (the module exporting the handler)",
+        );
+      }
+      return mgr.runServer(listener, handler, n, {
+        onError,
+        maxConnections,
+        stop,
+        handlerModule,
+        handlerExport: opts.handlerExport,
+      });
     }
   }
   return Switch.run(async (sw) => {
     const connections = new Semaphore(maxConnections);
     const loop = (sw: Switch): Promise<T> =>
-      serveLoop(sw, listener, handler, onError, connections, stop);
+      serveLoop(sw, listener, handler, { onError, limit: connections, stop });
     if (domains !== undefined) {
       const [mgr, n] = domains;
       for (let i = 0; i < n; i++) {
@@ -82,32 +107,90 @@ export function runServer<T = never>(
   });
 }
 
-async function serveLoop<T>(
+/**
+ * The connection limit of a loop: `Semaphore` (one thread) or `SharedSemaphore` (threads).
+ * @example
+ * ```ts
+ * const limit: ConnectionLimit = SharedSemaphore.create(100);
+ * ```
+ */
+export interface ConnectionLimit {
+  acquire(opts?: BlockingOptions): Promise<void>;
+  release(): void;
+}
+
+/**
+ * One accept loop (Eio's `run_server` loop): accepts a connection and handles it in a fiber on
+ * `sw`, never running more handlers than `limit` allows, until `stop` resolves (then returns its
+ * value, leaving `sw` to wait for the handlers).
+ *
+ * With `acquireFirst` (a limit this loop alone uses) a permit is taken before accepting, as Eio
+ * does: no accept while full. With a limit shared by threads that each have their own socket,
+ * that could deadlock (the threads holding permits wait on sockets no client reaches while the
+ * connections queue at a thread without one), so the permit is taken after accepting: a full
+ * thread holds one accepted connection until a handler anywhere finishes.
+ * @throws what `accept` or `onError` throws; Cancelled.
+ * @example
+ * ```ts
+ * await Switch.run((sw) => serveLoop(sw, listener, handler, { onError, limit: null, stop }));
+ * ```
+ */
+export async function serveLoop<T>(
   sw: Switch,
   listener: ListeningSocket,
   handler: ConnectionHandler,
-  onError: (err: unknown) => void,
-  connections: Semaphore,
-  stop: PromiseLike<T> | undefined,
+  opts: {
+    readonly onError: (err: unknown) => void;
+    readonly limit: ConnectionLimit | null;
+    readonly acquireFirst?: boolean | undefined;
+    readonly stop: PromiseLike<T> | undefined;
+  },
 ): Promise<T> {
+  const { onError, limit, stop } = opts;
+  const acquireFirst = opts.acquireFirst ?? true;
+  let started = false;
   const wrapped = async (flow: StreamSocket, addr: StreamAddr): Promise<void> => {
+    started = true;
     try {
       await handler(flow, addr);
     } finally {
-      connections.release();
+      limit?.release();
     }
   };
-  const accept = async (): Promise<T> => {
-    for (;;) {
-      await connections.acquire();
+  const acceptOne = async (): Promise<void> => {
+    if (limit === null) {
+      await acceptFork(listener, { sw, onError }, wrapped);
+      return;
+    }
+    let conn: [StreamSocket, StreamAddr] | undefined;
+    if (acquireFirst) await limit.acquire();
+    else {
+      conn = await listener.accept({ sw });
       try {
-        await listener.acceptFork({ sw, onError }, wrapped);
+        await limit.acquire();
       } catch (e) {
-        connections.release();
+        await conn[0].close();
         throw e;
       }
     }
+    started = false;
+    try {
+      const accepted = conn;
+      await acceptFork(
+        accepted === undefined ? listener : { accept: async () => accepted },
+        { sw, onError },
+        wrapped,
+      );
+    } finally {
+      // the handler did not start (accept failed, or the switch is off): give the permit back
+      if (!started) limit.release();
+    }
+  };
+  const accept = async (): Promise<T> => {
+    for (;;) await acceptOne();
   };
   if (stop === undefined) return accept();
-  return Fiber.first(accept, async () => await stop);
+  // awaitCancellable: a plain `await stop` would keep Fiber.first waiting after a failure
+  return Fiber.first(accept, () => awaitCancellable(stop));
 }
+

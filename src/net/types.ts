@@ -167,4 +167,26 @@ export interface DomainManager {
    * @throws TypeError if the manager cannot run closures (`sharesMemory` is false).
    */
   run<T>(fn: () => T | Promise<T>): Promise<T>;
+  /**
+   * For managers that do not share memory: runs `listener`'s server in this thread and `n`
+   * more threads, each importing the handler from `opts.handlerModule` (what
+   * `Net.runServer`'s `additionalDomains` calls).
+   */
+  runServer?<T>(
+    listener: ListeningSocket,
+    handler: ConnectionHandler,
+    n: number,
+    opts: DomainServerOptions<T>,
+  ): Promise<T>;
+}
+
+/** What `Net.runServer` passes to {@link DomainManager.runServer}. */
+export interface DomainServerOptions<T> {
+  readonly onError: (err: unknown) => void;
+  readonly maxConnections?: number | undefined;
+  readonly stop?: PromiseLike<T> | undefined;
+  /** The module the other threads import the handler from. */
+  readonly handlerModule: URL | string;
+  /** The handler's export name; default `"default"`. */
+  readonly handlerExport?: string | undefined;
 }
