@@ -1,0 +1,32 @@
+/**
+ * Flows (Eio's `Flow`, `Buf_read`, `Buf_write`): the source and sink contracts, operations on
+ * them, buffered reading and parsing, buffered writing, and Node/Web stream adapters.
+ * @module
+ */
+
+export {
+  BufRead,
+  BufReader,
+  type BufReadOptions,
+  ParseError,
+  type ParseResult,
+  type Parser,
+} from "./buf-read.ts";
+export { BufWrite, type BufWriteOptions, BufWriter, FlushAborted } from "./buf-write.ts";
+export { Flow } from "./flow.ts";
+export { COPY_BUFFER_SIZE, type ReadAllOptions } from "./flow-ops.ts";
+export {
+  DEFAULT_HIGH_WATER_MARK,
+  type ToNodeWritableOptions,
+  type ToStreamOptions,
+} from "./node-streams.ts";
+export type { ChunkCollector } from "./sources.ts";
+export type {
+  Closable,
+  Shutdown,
+  ShutdownCommand,
+  Sink,
+  Source,
+  TwoWay,
+} from "./types.ts";
+export type { ToWebWritableOptions } from "./web-streams.ts";
