@@ -1,0 +1,87 @@
+/**
+ * `npm run bench`: every benchmark of weir in one run, each printed as ratios against the
+ * baseline measured in the same run (never single figures: these machines drift).
+ *
+ * 1. Micro-benchmarks: core (fibers, cancellation) and BufRead (against node:readline and a
+ *    hand-written splitter).
+ * 2. Echo servers on weir (Net.runServer + Flow.copy, Tcp.Server.createSock + Flow.copy,
+ *    Tcp.Server.create with reader/writer) against a raw node:net echo, under the shared load
+ *    generator (`../shared/bench/loadgen.c`, driven by `../shared/bench/ratio.sh`: pingpong,
+ *    stream, connection rate, idle memory; interleaved rounds, medians). Without the shared
+ *    tools, `weir bench` (the CLI's load generator) drives the same servers instead.
+ *
+ * Usage: node bench/run.ts [--quick] [--micro-only] [--net-only]
+ * Environment passed to ratio.sh: REPS (default 4), SECS (default 3), TESTS, IDLE_N (5000).
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const node = process.execPath;
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    "micro-only": { type: "boolean", default: false },
+    "net-only": { type: "boolean", default: false },
+  },
+});
+
+function section(title: string): void {
+  process.stdout.write(`\n== ${title}\n`);
+}
+
+function runScript(args: string[], env: NodeJS.ProcessEnv = process.env): number {
+  const r = spawnSync(args[0] as string, args.slice(1), { cwd: root, stdio: "inherit", env });
+  return r.status ?? 1;
+}
+
+let failures = 0;
+
+if (!values["net-only"]) {
+  const quick = values.quick ? ["--quick"] : [];
+  section("core: fibers and cancellation (weir vs bare promises)");
+  failures += runScript([node, "bench/core.ts", ...quick]) === 0 ? 0 : 1;
+  section("BufRead.line vs node:readline and an indexOf splitter");
+  failures +=
+    runScript([node, "bench/flow-bufread.ts", ...(values.quick ? ["--mb", "4"] : [])]) === 0
+      ? 0
+      : 1;
+}
+
+if (!values["micro-only"]) {
+  const shared = resolve(root, "../shared/bench");
+  const ratio = join(shared, "ratio.sh");
+  const rawServer = existsSync(join(shared, "servers/node_net_echo_data.mjs"))
+    ? join(shared, "servers/node_net_echo_data.mjs")
+    : join(root, "bench/raw-echo.mjs");
+  const servers: Array<[string, string]> = [
+    ["weir-runServer", "bench/echo-weir.ts"],
+    ["weir-tcp-sock", "bench/echo-tcp-sock.ts"],
+    ["weir-tcp-rw", "bench/echo-tcp-rw.ts"],
+  ];
+  const env = {
+    ...process.env,
+    REPS: process.env.REPS ?? (values.quick ? "2" : "4"),
+    SECS: process.env.SECS ?? (values.quick ? "2" : "3"),
+    IDLE_N: process.env.IDLE_N ?? "5000",
+  };
+  for (const [name, script] of servers) {
+    if (!existsSync(join(root, script))) continue;
+    section(`${name} vs raw node:net ('data' + write) echo`);
+    if (existsSync(ratio) && existsSync(join(shared, "loadgen.c"))) {
+      const code = runScript(
+        ["bash", ratio, name, `${node} ${join(root, script)} 0`, "raw", `${node} ${rawServer} 0`],
+        env,
+      );
+      failures += code === 0 ? 0 : 1;
+    } else {
+      const code = runScript([node, "bench/cli-ratio.ts", name, script, rawServer], env);
+      failures += code === 0 ? 0 : 1;
+    }
+  }
+}
+
+process.exitCode = failures === 0 ? 0 : 1;

@@ -1,0 +1,619 @@
+/**
+ * Datagram sockets of the Node backend: UDP on `node:dgram`, Unix datagram sockets (and any
+ * imported datagram fd) on the native addon's `DgramHandle`.
+ * @module
+ */
+import { createSocket, type Socket as DgramSocket } from "node:dgram";
+import { lstat, unlink } from "node:fs/promises";
+import {
+  type BlockingOptions,
+  IoError,
+  type ReleaseHandle,
+  type Switch,
+  suspend,
+} from "../core/index.ts";
+import type { UnboundDatagram } from "../net/net-base.ts";
+import { type DatagramAddr, Sockaddr, type UdpAddr } from "../net/sockaddr.ts";
+import type { DatagramOptions, DatagramSocket, SendOptions } from "../net/types.ts";
+import { closedError, toIoError } from "./errors.ts";
+import type { DgramHandle, Native } from "./native.ts";
+import { fromNativeDatagram, parseNumericIp, toNativeAddr } from "./native-addr.ts";
+import { dgramHandle, handleFd, unixFd } from "./unix-fd.ts";
+
+/**
+ * How many received datagrams a UDP socket holds for `recv` before it stops reading from the
+ * kernel (whose own buffer, SO_RCVBUF, then fills and drops, as UDP always may).
+ * @example
+ * ```ts
+ * UDP_QUEUE_LIMIT; // 64
+ * ```
+ */
+export const UDP_QUEUE_LIMIT = 64;
+
+type SendCallback = (err: unknown) => void;
+type RecvCallback = (err: unknown, n: number, src: DatagramAddr) => void;
+
+/** What a datagram socket is built on: `node:dgram` or the addon's handle. */
+interface DatagramCore {
+  /** Whether the socket is connected, so `send` may omit `dst`. */
+  readonly connected: boolean;
+  send(bufs: readonly Uint8Array[], dst: DatagramAddr | undefined, cb: SendCallback): void;
+  /** Starts a recv; returns a function that abandons it (called only before `cb`). */
+  recv(buf: Uint8Array, cb: RecvCallback): () => void;
+  fd(): number | undefined;
+  /** Closes; pending operations fail with `closedError()`. */
+  close(): Promise<void>;
+  readonly dropped: number;
+}
+
+/** Copies `msg` into `buf` (cutting what does not fit) and returns the count. */
+function copyInto(buf: Uint8Array, msg: Uint8Array): number {
+  const n = Math.min(buf.length, msg.length);
+  buf.set(n === msg.length ? msg : msg.subarray(0, n));
+  return n;
+}
+
+/** The address passed with an error (never seen by callers). */
+const ANY_UDP: UdpAddr = Sockaddr.udp("0.0.0.0", 0);
+
+interface UdpWaiter {
+  readonly buf: Uint8Array;
+  readonly cb: RecvCallback;
+}
+
+/**
+ * UDP on `node:dgram`, made pull-based: datagrams that arrive while no `recv` waits are held
+ * in a queue of at most {@link UDP_QUEUE_LIMIT}; when it is full the socket stops reading
+ * (through the libuv handle's `recvStop`, if this Node exposes it; otherwise further datagrams
+ * are dropped and counted in `dropped`).
+ */
+class UdpCore implements DatagramCore {
+  readonly connected = false;
+  readonly #sock: DgramSocket;
+  readonly #family: 4 | 6;
+  readonly #queue: Array<{ data: Uint8Array; from: UdpAddr }> = [];
+  readonly #waiters: UdpWaiter[] = [];
+  readonly #sends = new Set<SendCallback>();
+  #error: unknown = undefined;
+  #paused = false;
+  #closed = false;
+  #dropped = 0;
+
+  constructor(sock: DgramSocket, family: 4 | 6) {
+    this.#sock = sock;
+    this.#family = family;
+    sock.on("message", (msg, rinfo) => this.#onMessage(msg, rinfo.address, rinfo.port));
+    sock.on("error", (e) => this.#onError(e));
+  }
+
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  #onMessage(msg: Uint8Array, address: string, port: number): void {
+    const from = Sockaddr.udp(parseNumericIp(address), port);
+    const w = this.#waiters.shift();
+    if (w !== undefined) {
+      w.cb(null, copyInto(w.buf, msg), from);
+      return;
+    }
+    if (this.#queue.length >= UDP_QUEUE_LIMIT) {
+      // only reached when the socket cannot be paused
+      this.#dropped++;
+      return;
+    }
+    this.#queue.push({ data: msg, from });
+    if (this.#queue.length >= UDP_QUEUE_LIMIT) this.#setPaused(true);
+  }
+
+  #onError(e: unknown): void {
+    const w = this.#waiters.shift();
+    if (w !== undefined) w.cb(e, 0, ANY_UDP);
+    else this.#error ??= e;
+  }
+
+  #setPaused(paused: boolean): void {
+    if (this.#paused === paused || this.#closed) return;
+    const h = dgramHandle(this.#sock);
+    const fn = paused ? h?.recvStop : h?.recvStart;
+    if (typeof fn !== "function") return;
+    (fn as () => number).call(h);
+    this.#paused = paused;
+  }
+
+  recv(buf: Uint8Array, cb: RecvCallback): () => void {
+    const head = this.#queue.shift();
+    if (head !== undefined) {
+      if (this.#queue.length < UDP_QUEUE_LIMIT) this.#setPaused(false);
+      cb(null, copyInto(buf, head.data), head.from);
+      return () => {};
+    }
+    if (this.#error !== undefined) {
+      const e = this.#error;
+      this.#error = undefined;
+      cb(e, 0, ANY_UDP);
+      return () => {};
+    }
+    const w: UdpWaiter = { buf, cb };
+    this.#waiters.push(w);
+    return () => {
+      const i = this.#waiters.indexOf(w);
+      if (i >= 0) this.#waiters.splice(i, 1);
+    };
+  }
+
+  send(bufs: readonly Uint8Array[], dst: DatagramAddr | undefined, cb: SendCallback): void {
+    if (dst === undefined || dst.type !== "udp") {
+      throw new TypeError(
+        `dst must be a UDP address for a UDP socket, got ${dst === undefined ? "none" : Sockaddr.format(dst)}`,
+      );
+    }
+    let address = dst.host.toString();
+    if (dst.host.family !== this.#family) {
+      if (this.#family === 4) {
+        throw new TypeError(
+          `dst must be an IPv4 address for this IPv4 socket, got ${Sockaddr.format(dst)}`,
+        );
+      }
+      address = `::ffff:${address}`; // a dual-stack IPv6 socket reaches IPv4 through the mapped form
+    }
+    if (dst.port === 0) {
+      throw new RangeError(`dst.port must be in 1..65535, got 0 (${Sockaddr.format(dst)})`);
+    }
+    this.#sends.add(cb);
+    const done = (err: unknown): void => {
+      if (!this.#sends.delete(cb)) return;
+      cb(err);
+    };
+    try {
+      this.#sock.send(bufs.length === 0 ? [] : (bufs as Uint8Array[]), dst.port, address, done);
+    } catch (e) {
+      done(e);
+    }
+  }
+
+  fd(): number | undefined {
+    return this.#closed ? undefined : handleFd(this.#sock);
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    for (const w of this.#waiters.splice(0)) w.cb(closedError("recv"), 0, ANY_UDP);
+    for (const cb of [...this.#sends]) {
+      this.#sends.delete(cb);
+      cb(closedError("send"));
+    }
+    this.#queue.length = 0;
+    return new Promise((resolve) => {
+      try {
+        this.#sock.close(() => resolve());
+      } catch {
+        resolve(); // already closed
+      }
+    });
+  }
+}
+
+interface FdWaiter {
+  readonly buf: Uint8Array;
+  readonly cb: RecvCallback;
+  submitted: boolean;
+}
+
+/**
+ * A datagram fd on the addon's `DgramHandle`: pull-based (the kernel holds what is not read);
+ * concurrent `recv`s wait their turn, as the handle takes one at a time.
+ */
+class FdCore implements DatagramCore {
+  readonly connected: boolean;
+  readonly dropped = 0;
+  readonly #h: DgramHandle;
+  readonly #waiters: FdWaiter[] = [];
+  readonly #onClose: (() => Promise<void>) | undefined;
+  #closed = false;
+
+  constructor(h: DgramHandle, connected: boolean, onClose?: () => Promise<void>) {
+    this.#h = h;
+    this.connected = connected;
+    this.#onClose = onClose;
+  }
+
+  #submitHead(): void {
+    const w = this.#waiters[0];
+    if (w === undefined || w.submitted || this.#closed) return;
+    w.submitted = true;
+    try {
+      this.#h.recv(w.buf, (err, n, src) => {
+        if (this.#waiters[0] === w) this.#waiters.shift();
+        if (err !== null && err.code === "ECANCELED") {
+          if (this.#closed) w.cb(closedError("recv"), 0, fromNativeDatagram(null));
+          // else: abandoned by its caller, who has already been answered
+        } else w.cb(err, n, fromNativeDatagram(src));
+        this.#submitHead();
+      });
+    } catch (e) {
+      if (this.#waiters[0] === w) this.#waiters.shift();
+      w.cb(e, 0, fromNativeDatagram(null));
+      this.#submitHead();
+    }
+  }
+
+  recv(buf: Uint8Array, cb: RecvCallback): () => void {
+    const w: FdWaiter = { buf, cb, submitted: false };
+    this.#waiters.push(w);
+    this.#submitHead();
+    return () => {
+      const i = this.#waiters.indexOf(w);
+      if (i < 0) return;
+      if (i === 0 && w.submitted)
+        this.#h.cancelRecv(); // its callback moves the queue on
+      else this.#waiters.splice(i, 1);
+    };
+  }
+
+  send(bufs: readonly Uint8Array[], dst: DatagramAddr | undefined, cb: SendCallback): void {
+    if (dst === undefined && !this.connected) {
+      throw new TypeError("send: option dst is required, as the socket is not connected");
+    }
+    this.#h.send(bufs, dst === undefined ? null : toNativeAddr(dst), (err) => {
+      if (err !== null && err.code === "ECANCELED" && this.#closed) cb(closedError("send"));
+      else cb(err);
+    });
+  }
+
+  fd(): number | undefined {
+    if (this.#closed) return undefined;
+    const fd = this.#h.fd;
+    return fd >= 0 ? fd : undefined;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#h.close();
+    this.#waiters.length = 0;
+    await this.#onClose?.();
+  }
+}
+
+/**
+ * Options of {@link NodeDatagramSocket.fromHandle}.
+ * @example
+ * ```ts
+ * const opts: FromHandleOptions = { sw, localAddr: Sockaddr.unix("/tmp/d.sock"), connected: false };
+ * ```
+ */
+export interface FromHandleOptions {
+  /** The switch that owns the socket. */
+  readonly sw: Switch;
+  /** The socket's address (from getsockname). */
+  readonly localAddr: DatagramAddr;
+  /** Whether the socket is connected (then `send` may omit `dst`). */
+  readonly connected: boolean;
+  /** Extra clean-up after the handle is closed (removing a socket file). */
+  readonly onClose?: (() => Promise<void>) | undefined;
+}
+
+/**
+ * A datagram socket of the Node backend (UDP or Unix datagram), owned by a switch: it is
+ * closed when the switch finishes, unless closed before. Make one with `net.datagramSocket`,
+ * {@link openDatagramSocket}, or `Unix.importSocketDatagram` / `Unix.socketpairDatagram`.
+ *
+ * `recv` is pull-based. On the addon's handle (Unix sockets, imported fds) nothing is read
+ * before it is asked for. On UDP (`node:dgram`, which pushes datagrams) up to
+ * {@link UDP_QUEUE_LIMIT} datagrams are held while nobody waits, then reading stops until
+ * `recv` catches up; should this Node not allow pausing, further datagrams are dropped and
+ * counted in {@link droppedDatagrams}.
+ * @example
+ * ```ts
+ * await Switch.run(async (sw) => {
+ *   const sock = await env.net.datagramSocket("udp:127.0.0.1:0", { sw });
+ *   const buf = new Uint8Array(1500);
+ *   const [from, n] = await sock.recv(buf);
+ * });
+ * ```
+ */
+export class NodeDatagramSocket implements DatagramSocket {
+  readonly #core: DatagramCore;
+  readonly #localAddr: DatagramAddr;
+  #state: "open" | "closing" | "closed" = "open";
+  #closing: Promise<void> | undefined = undefined;
+  #release: ReleaseHandle | undefined = undefined;
+
+  private constructor(core: DatagramCore, localAddr: DatagramAddr, sw: Switch) {
+    this.#core = core;
+    this.#localAddr = localAddr;
+    try {
+      this.#release = sw.onRelease(() => this.close());
+    } catch (e) {
+      // the switch has finished: onRelease has run close() already
+      this.#state = "closed";
+      throw e;
+    }
+  }
+
+  /**
+   * Wraps a bound `node:dgram` socket; the socket then belongs to the new object (and to `sw`).
+   * @throws Error "Switch finished!" if `sw` has finished (the socket is closed then).
+   * @example
+   * ```ts
+   * const s = dgram.createSocket("udp4");
+   * s.bind(0, "127.0.0.1", () => NodeDatagramSocket.fromDgram(s, { sw }));
+   * ```
+   */
+  static fromDgram(sock: DgramSocket, opts: { readonly sw: Switch }): NodeDatagramSocket {
+    const a = sock.address();
+    const host = parseNumericIp(a.address);
+    const core = new UdpCore(sock, a.family === "IPv6" ? 6 : 4);
+    return new NodeDatagramSocket(core, Sockaddr.udp(host, a.port), opts.sw);
+  }
+
+  /**
+   * Wraps the addon's handle on a datagram fd; the handle then belongs to the new object (and
+   * to `sw`).
+   * @throws Error "Switch finished!" if `sw` has finished (the handle is closed then).
+   * @example
+   * ```ts
+   * const h = new native.DgramHandle(fd);
+   * NodeDatagramSocket.fromHandle(h, { sw, localAddr, connected: true });
+   * ```
+   */
+  static fromHandle(h: DgramHandle, opts: FromHandleOptions): NodeDatagramSocket {
+    return new NodeDatagramSocket(
+      new FdCore(h, opts.connected, opts.onClose),
+      opts.localAddr,
+      opts.sw,
+    );
+  }
+
+  /** The local address (for a UDP socket made as `"udpv4"`/`"udpv6"`, the OS-chosen port). */
+  get localAddr(): DatagramAddr {
+    return this.#localAddr;
+  }
+
+  /**
+   * How many received UDP datagrams were dropped because the queue was full and the socket
+   * could not be paused (always 0 where Node lets it pause, and for handle-based sockets).
+   */
+  get droppedDatagrams(): number {
+    return this.#core.dropped;
+  }
+
+  /**
+   * Sends one datagram made of all of `bufs` (an empty list or empty buffers make an empty
+   * datagram) to `opts.dst`, which a connected socket may omit. Resolves when the datagram
+   * has been handed to the kernel. Cancelling the wait does not withdraw the datagram: it may
+   * still go out, so do not change the buffers meanwhile.
+   * @throws IoError (`Closed` once closed; others from the system, with the context
+   *   `sending to ADDR`); TypeError for a missing or wrong-kind `dst` or bad `bufs`;
+   *   RangeError for UDP port 0; Cancelled.
+   * @example
+   * ```ts
+   * await sock.send([enc.encode("12"), enc.encode("34")], { dst: "udp:127.0.0.1:5353" });
+   * ```
+   */
+  async send(bufs: readonly Uint8Array[], opts: SendOptions = {}): Promise<void> {
+    if (!Array.isArray(bufs) || !bufs.every((b) => b instanceof Uint8Array)) {
+      throw new TypeError("bufs must be an array of Uint8Array");
+    }
+    const dst = opts.dst === undefined ? undefined : Sockaddr.datagram(opts.dst);
+    if (this.#state !== "open") throw closedError("send");
+    try {
+      await suspend<void>((resolve, reject) => {
+        this.#core.send(bufs, dst, (err) => {
+          if (err === null || err === undefined) resolve();
+          else reject(err);
+        });
+        return undefined;
+      }, opts.signal);
+    } catch (e) {
+      if (e instanceof TypeError || e instanceof RangeError) throw e;
+      throw addSendContext(e, dst);
+    }
+  }
+
+  /**
+   * Waits for one datagram and copies it into `buf` (bytes beyond `buf.length` are
+   * discarded); returns the sender's address (`unix:` with an empty path for an unnamed Unix
+   * socket) and the byte count (0 for an empty datagram). Concurrent calls are served in order.
+   * @throws IoError (`Closed` if the socket is or gets closed); Cancelled (no datagram is
+   *   lost: one that arrives later waits for the next `recv`); TypeError if `buf` is not a
+   *   Uint8Array.
+   * @example
+   * ```ts
+   * const buf = new Uint8Array(2048);
+   * const [from, n] = await sock.recv(buf);
+   * ```
+   */
+  async recv(buf: Uint8Array, opts: BlockingOptions = {}): Promise<[DatagramAddr, number]> {
+    if (!(buf instanceof Uint8Array)) throw new TypeError("buf must be a Uint8Array");
+    if (this.#state !== "open") throw closedError("recv");
+    return suspend<[DatagramAddr, number]>((resolve, reject) => {
+      return this.#core.recv(buf, (err, n, src) => {
+        if (err === null || err === undefined) resolve([src, n]);
+        else reject(err instanceof IoError ? err : toIoError(err));
+      });
+    }, opts.signal);
+  }
+
+  /**
+   * Closes the socket: pending `send`s and `recv`s fail with IoError `Closed`. A Unix
+   * socket file this socket was bound to is removed. A second call waits for the first.
+   * @example
+   * ```ts
+   * await sock.close();
+   * ```
+   */
+  close(): Promise<void> {
+    if (this.#closing === undefined) {
+      this.#state = "closing";
+      this.#release?.remove();
+      this.#closing = this.#core.close().finally(() => {
+        this.#state = "closed";
+      });
+    }
+    return this.#closing;
+  }
+
+  /** Same as {@link close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** The fd (borrowed: valid while the socket is open), or `undefined` once closed. */
+  [unixFd](): number | undefined {
+    return this.#state === "open" ? this.#core.fd() : undefined;
+  }
+}
+
+function addSendContext(e: unknown, dst: DatagramAddr | undefined): unknown {
+  if (e instanceof IoError) {
+    if (e.err.kind !== "Closed" && dst !== undefined) {
+      e.addContext(`sending to ${Sockaddr.format(dst)}`);
+    }
+    return e;
+  }
+  if (typeof e === "object" && e !== null && "code" in e) {
+    const io = toIoError(e);
+    if (dst !== undefined) io.addContext(`sending to ${Sockaddr.format(dst)}`);
+    return io;
+  }
+  return e;
+}
+
+let nativeModule: Promise<Native> | undefined;
+
+/** The addon, loaded on first use (UDP sockets do not need it). */
+function loadNative(): Promise<Native> {
+  nativeModule ??= import("./native.ts").then((m) => m.native);
+  return nativeModule;
+}
+
+/** Binds a `node:dgram` socket, rejecting with the bind error (the socket is then closed). */
+function bindDgram(sock: DgramSocket, address: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error): void => {
+      sock.off("listening", onListening);
+      try {
+        sock.close();
+      } catch {
+        // not running
+      }
+      reject(toIoError(e));
+    };
+    const onListening = (): void => {
+      sock.off("error", onError);
+      resolve();
+    };
+    sock.once("error", onError);
+    sock.once("listening", onListening);
+    sock.bind({ address, port, exclusive: true });
+  });
+}
+
+/** IP literals need no lookup: hand them back as they are, without a trip through dns.lookup. */
+function literalLookup(
+  address: string,
+  family: unknown,
+  cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
+): void {
+  cb(null, address, family === 6 || address.includes(":") ? 6 : 4);
+}
+
+async function openUdp(
+  addr: UdpAddr | UnboundDatagram,
+  opts: DatagramOptions,
+): Promise<NodeDatagramSocket> {
+  const family = addr === "udpv4" ? 4 : addr === "udpv6" ? 6 : addr.host.family;
+  const sock = createSocket({
+    type: family === 4 ? "udp4" : "udp6",
+    reuseAddr: opts.reuseAddr === true,
+    reusePort: opts.reusePort === true,
+    lookup: literalLookup,
+  });
+  // "udpv4"/"udpv6" are client sockets: bind to any address and an OS-chosen port now, as the
+  // kernel would on the first send, so that localAddr is known and replies can be received
+  const address =
+    typeof addr === "string" ? (family === 4 ? "0.0.0.0" : "::") : addr.host.toString();
+  const port = typeof addr === "string" ? 0 : addr.port;
+  await bindDgram(sock, address, port);
+  try {
+    return NodeDatagramSocket.fromDgram(sock, opts);
+  } catch (e) {
+    sock.close();
+    throw e;
+  }
+}
+
+async function removeStaleSocket(path: string): Promise<void> {
+  try {
+    if ((await lstat(path)).isSocket()) await unlink(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw toIoError(e);
+  }
+}
+
+async function openUnixDatagram(path: string, opts: DatagramOptions): Promise<NodeDatagramSocket> {
+  const native = await loadNative();
+  const abstract = path.startsWith("\0");
+  if (opts.reuseAddr === true && !abstract) await removeStaleSocket(path);
+  let fd: number;
+  try {
+    fd = native.socket("unix", "dgram");
+  } catch (e) {
+    throw toIoError(e);
+  }
+  let h: DgramHandle;
+  try {
+    if (opts.reuseAddr === true) native.setReuseAddr(fd, true);
+    if (opts.reusePort === true) native.setReusePort(fd, true);
+    native.bind(fd, { family: "unix", path });
+    h = new native.DgramHandle(fd, { closeFd: true });
+  } catch (e) {
+    native.close(fd);
+    throw e instanceof TypeError ? e : toIoError(e);
+  }
+  const onClose = abstract
+    ? undefined
+    : async (): Promise<void> => {
+        await unlink(path).catch(() => {});
+      };
+  try {
+    return NodeDatagramSocket.fromHandle(h, {
+      sw: opts.sw,
+      localAddr: Sockaddr.unix(path),
+      connected: false,
+      onClose,
+    });
+  } catch (e) {
+    h.close();
+    await onClose?.();
+    throw e;
+  }
+}
+
+/**
+ * Makes a datagram socket attached to `opts.sw` (the Node backend's `datagramSocket`):
+ * bound to a UDP address (port 0: the OS picks one), a client UDP socket for `"udpv4"` /
+ * `"udpv6"` (bound at once to the any address and an OS-chosen port), or a Unix datagram
+ * socket bound to a path or an abstract name (`"\0name"`) through the native addon. With
+ * `reuseAddr`, a stale socket file at a Unix path is removed first; a Unix socket file is
+ * removed again when the socket closes.
+ * @throws IoError (`AddressInUse`, `PermissionDenied`, `NotFound` for a missing directory,
+ *   ...); TypeError for a stream address; Error if a Unix socket is asked for and the native
+ *   addon is not built.
+ * @example
+ * ```ts
+ * const server = await openDatagramSocket(Sockaddr.parse("udp:127.0.0.1:0"), { sw });
+ * const client = await openDatagramSocket("udpv4", { sw });
+ * await client.send([new TextEncoder().encode("hi")], { dst: server.localAddr });
+ * ```
+ */
+export async function openDatagramSocket(
+  addr: DatagramAddr | UnboundDatagram,
+  opts: DatagramOptions,
+): Promise<NodeDatagramSocket> {
+  if (addr === "udpv4" || addr === "udpv6") return openUdp(addr, opts);
+  const a = Sockaddr.datagram(addr);
+  if (a.type === "udp") return openUdp(a, opts);
+  return openUnixDatagram(a.path, opts);
+}

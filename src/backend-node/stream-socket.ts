@@ -1,0 +1,884 @@
+/**
+ * `NodeStreamSocket`: a connected stream socket (TCP or Unix) of the Node backend, over a
+ * `net.Socket`, with pull-based reads, writes that finish when the kernel has the bytes, and a
+ * pipe-like fast path for `Flow.copy` between two sockets.
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import type { Socket } from "node:net";
+import {
+  type BlockingOptions,
+  type CancelContext,
+  type CancelHook,
+  Cancelled,
+  currentCancelContext,
+  EndOfFile,
+  IoError,
+  type ReleaseHandle,
+  type Switch,
+  suspend,
+} from "../core/index.ts";
+import type { ShutdownCommand, Source } from "../flow/types.ts";
+import type { Ipaddr } from "../net/ipaddr.ts";
+import type { StreamAddr, TcpAddr } from "../net/sockaddr.ts";
+import type { StreamSocket } from "../net/types.ts";
+import { closedError, errorCode, toIoError } from "./errors.ts";
+import { parseNumericIp, unixAddrOf } from "./native-addr.ts";
+import { type HasUnixFd, handleFd, unixFd } from "./unix-fd.ts";
+
+const EMPTY = Buffer.alloc(0);
+const RESOLVED: Promise<void> = Promise.resolve();
+/** How much the generic `copyFrom` loop reads at a time from a source without `readChunk`. */
+const COPY_BUFFER_SIZE = 64 * 1024;
+
+/** Where a `net.Socket` keeps the wrapper its listeners report to. */
+const kOwner = Symbol("weir.NodeStreamSocket");
+type Owned = Socket & { [kOwner]: NodeStreamSocket };
+
+function describe(x: unknown): string {
+  if (x === null) return "null";
+  if (typeof x === "object") return Array.isArray(x) ? "an array" : "an object";
+  if (typeof x === "string") return JSON.stringify(x);
+  return `${typeof x} ${String(x)}`;
+}
+
+function checkBuf(buf: unknown, name: string): asserts buf is Uint8Array {
+  if (!(buf instanceof Uint8Array)) {
+    throw new TypeError(`${name} must be a Uint8Array, got ${describe(buf)}`);
+  }
+}
+
+/** Something waiting for the socket's queued writes to reach the kernel (see {@link FlushQueue}). */
+interface Flushable {
+  /** Called once, in order, when every write queued before it has completed (or failed). */
+  flushed(err: unknown): void;
+}
+
+/**
+ * Waits for Node's write queue to drain into the kernel: each waiter queues an empty write
+ * whose callback Node calls once every write before it has completed (callbacks run in order).
+ * Costs nothing unless a write could not complete at once.
+ */
+class FlushQueue {
+  readonly #raw: Socket;
+  readonly #waiters: Flushable[] = [];
+  readonly #cb = (err?: Error | null): void => {
+    const w = this.#waiters.shift();
+    if (w !== undefined) w.flushed(err ?? null);
+  };
+
+  constructor(raw: Socket) {
+    this.#raw = raw;
+  }
+
+  wait(w: Flushable): void {
+    this.#waiters.push(w);
+    this.#raw.write(EMPTY, this.#cb);
+  }
+
+  /** Whether anyone waits. */
+  get waiting(): boolean {
+    return this.#waiters.length > 0;
+  }
+
+  /** Fails every waiter with `err` (later callbacks from Node find nobody and are ignored). */
+  failAll(err: unknown): void {
+    const ws = this.#waiters.splice(0);
+    for (const w of ws) w.flushed(err);
+  }
+}
+
+/**
+ * A pending `write`: resolves when Node has handed the bytes to the kernel. Cancellable (the
+ * bytes then still go out: Node holds the buffers until they do).
+ */
+class WriteWait implements Flushable, CancelHook {
+  #done = false;
+  readonly #cc: CancelContext;
+  readonly #signal: AbortSignal | undefined;
+  #resolve: () => void = noop;
+  #reject: (e: unknown) => void = noop;
+  #onAbort: (() => void) | undefined;
+  readonly promise: Promise<void>;
+
+  constructor(cc: CancelContext, signal: AbortSignal | undefined) {
+    this.#cc = cc;
+    this.#signal = signal;
+    this.promise = new Promise<void>((res, rej) => {
+      this.#resolve = res;
+      this.#reject = rej;
+    });
+    cc.addHook(this);
+    if (signal !== undefined) {
+      this.#onAbort = () => this.cancelled(signal.reason);
+      signal.addEventListener("abort", this.#onAbort, { once: true });
+    }
+  }
+
+  #disarm(): boolean {
+    if (this.#done) return false;
+    this.#done = true;
+    this.#cc.removeHook(this);
+    if (this.#onAbort !== undefined) this.#signal?.removeEventListener("abort", this.#onAbort);
+    return true;
+  }
+
+  flushed(err: unknown): void {
+    if (!this.#disarm()) return;
+    if (err === null || err === undefined) this.#resolve();
+    else this.#reject(toIoError(err));
+  }
+
+  cancelled(reason: unknown): void {
+    if (this.#disarm()) this.#reject(new Cancelled(reason));
+  }
+}
+
+/**
+ * The socket's one pending read (a socket serves one read at a time): reused for every read,
+ * so a read that has to wait allocates only its promise.
+ */
+class ReadOp implements CancelHook {
+  active = false;
+  /** The caller's buffer, or `null` for `readChunk`. */
+  buf: Uint8Array | null = null;
+  #cc: CancelContext | null = null;
+  #signal: AbortSignal | null = null;
+  #resolve: (v: number | Uint8Array) => void = noop;
+  #reject: (e: unknown) => void = noop;
+  readonly #executor = (res: (v: number | Uint8Array) => void, rej: (e: unknown) => void): void => {
+    this.#resolve = res;
+    this.#reject = rej;
+  };
+  #onAbort: (() => void) | null = null;
+
+  start(
+    buf: Uint8Array | null,
+    cc: CancelContext,
+    signal: AbortSignal | undefined,
+  ): Promise<number | Uint8Array> {
+    const p = new Promise<number | Uint8Array>(this.#executor);
+    this.active = true;
+    this.buf = buf;
+    this.#cc = cc;
+    cc.addHook(this);
+    if (signal !== undefined) {
+      this.#signal = signal;
+      this.#onAbort ??= () => this.cancelled(this.#signal?.reason);
+      signal.addEventListener("abort", this.#onAbort, { once: true });
+    }
+    return p;
+  }
+
+  #disarm(): void {
+    this.active = false;
+    this.buf = null;
+    this.#cc?.removeHook(this);
+    this.#cc = null;
+    if (this.#signal !== null && this.#onAbort !== null) {
+      this.#signal.removeEventListener("abort", this.#onAbort);
+    }
+    this.#signal = null;
+  }
+
+  complete(v: number | Uint8Array): void {
+    const resolve = this.#resolve;
+    this.#disarm();
+    resolve(v);
+  }
+
+  fail(e: unknown): void {
+    const reject = this.#reject;
+    this.#disarm();
+    reject(e);
+  }
+
+  cancelled(reason: unknown): void {
+    if (this.active) this.fail(new Cancelled(reason));
+  }
+}
+
+/** The listeners every socket shares (set in {@link NodeStreamSocket}'s static block). */
+let onData: (this: Socket, chunk: Buffer) => void;
+let onEnd: (this: Socket) => void;
+let onError: (this: Socket, err: Error) => void;
+let onClose: (this: Socket) => void;
+
+/** Friend functions of {@link NodeStreamSocket} (set in its static block) for {@link PipeOp}. */
+let pipeDone: (op: PipeOp, src: NodeStreamSocket, dst: NodeStreamSocket) => void;
+let flushQueueOf: (sock: NodeStreamSocket) => FlushQueue;
+
+/**
+ * `dst.copyFrom(src)` between two Node sockets: `src`'s chunks are written to `dst` straight
+ * from its 'data' events (they are owned, so no copy and no promise per chunk); when `dst`'s
+ * buffer passes its high-water mark, `src` pauses until `dst` has flushed. It finishes at
+ * `src`'s end of file, once `dst` has handed everything to the kernel. One small object per
+ * copy (no closures), since an idle echo connection holds one.
+ */
+class PipeOp implements Flushable, CancelHook {
+  readonly #src: NodeStreamSocket;
+  readonly #dst: NodeStreamSocket;
+  readonly #srcRaw: Socket;
+  readonly #dstRaw: Socket;
+  #cc: CancelContext | null = null;
+  #signal: AbortSignal | undefined = undefined;
+  #onAbort: (() => void) | undefined = undefined;
+  /** 1: blocked on `dst`'s flush; 2: ending (waiting for the final flush); 4: done. */
+  #flags = 0;
+  #resolve: () => void = noop;
+  #reject: (e: unknown) => void = noop;
+  readonly promise: Promise<void>;
+
+  constructor(src: NodeStreamSocket, dst: NodeStreamSocket, srcRaw: Socket, dstRaw: Socket) {
+    this.#src = src;
+    this.#dst = dst;
+    this.#srcRaw = srcRaw;
+    this.#dstRaw = dstRaw;
+    this.promise = new Promise<void>((res, rej) => {
+      this.#resolve = res;
+      this.#reject = rej;
+    });
+  }
+
+  arm(cc: CancelContext, signal: AbortSignal | undefined): void {
+    this.#cc = cc;
+    cc.addHook(this);
+    if (signal !== undefined) {
+      this.#signal = signal;
+      this.#onAbort = () => this.cancelled(signal.reason);
+      signal.addEventListener("abort", this.#onAbort, { once: true });
+    }
+  }
+
+  /** Writes one owned chunk of the source; pauses the source if `dst` is full. */
+  chunk(c: Buffer): void {
+    if (!this.#dstRaw.write(c) && (this.#flags & 5) === 0) {
+      this.#flags |= 1;
+      this.#srcRaw.pause();
+      flushQueueOf(this.#dst).wait(this);
+    }
+  }
+
+  /** Starts moving data (after the source's leftover chunk, if any, went through `chunk`). */
+  start(): void {
+    if ((this.#flags & 5) === 0) this.#srcRaw.resume();
+  }
+
+  flushed(err: unknown): void {
+    const flags = this.#flags;
+    if ((flags & 4) !== 0) return;
+    if (err !== null && err !== undefined) this.#finish(toIoError(err));
+    else if ((flags & 2) !== 0) this.#finish(undefined);
+    else {
+      this.#flags = flags & ~1;
+      this.#srcRaw.resume();
+    }
+  }
+
+  /** The source reached its end: finish once `dst` has flushed. */
+  ended(): void {
+    const flags = this.#flags;
+    if ((flags & 6) !== 0) return;
+    this.#flags = flags | 2;
+    if (this.#dstRaw.writableLength === 0) this.#finish(undefined);
+    else if ((flags & 1) === 0) flushQueueOf(this.#dst).wait(this);
+    // else: the flush already queued for the block finishes the copy
+  }
+
+  fail(e: unknown): void {
+    if ((this.#flags & 4) === 0) this.#finish(e);
+  }
+
+  cancelled(reason: unknown): void {
+    if ((this.#flags & 4) === 0) this.#finish(new Cancelled(reason));
+  }
+
+  #finish(err: unknown): void {
+    this.#flags |= 4;
+    this.#cc?.removeHook(this);
+    this.#cc = null;
+    if (this.#onAbort !== undefined) this.#signal?.removeEventListener("abort", this.#onAbort);
+    pipeDone(this, this.#src, this.#dst);
+    if (err === undefined) this.#resolve();
+    else this.#reject(err);
+  }
+}
+
+function noop(): void {}
+
+/** The part of Node's TCP handle (`socket._handle`) that reads the socket's addresses. */
+interface InetHandle {
+  getpeername?(out: { address?: string; port?: number }): number;
+  getsockname?(out: { address?: string; port?: number }): number;
+}
+
+/**
+ * The peer's or the local TCP address of `raw`, or `undefined` if the socket is closed.
+ * Asks the handle directly: `socket.remoteAddress` would also keep a copy on the socket for
+ * good (64 bytes more for every idle connection).
+ * @example
+ * ```ts
+ * inetName(raw, "peer"); // tcp:127.0.0.1:40222
+ * ```
+ */
+export function inetName(raw: Socket, which: "peer" | "local"): TcpAddr | undefined {
+  const h = (raw as unknown as { _handle?: InetHandle | null })._handle;
+  const get = which === "peer" ? h?.getpeername : h?.getsockname;
+  let address: string | undefined;
+  let port: number | undefined;
+  if (h !== null && h !== undefined && typeof get === "function") {
+    const out: { address?: string; port?: number } = {};
+    if (get.call(h, out) === 0) {
+      address = out.address;
+      port = out.port;
+    }
+  } else {
+    address = which === "peer" ? raw.remoteAddress : raw.localAddress;
+    port = which === "peer" ? raw.remotePort : raw.localPort;
+  }
+  if (typeof address !== "string" || typeof port !== "number") return undefined;
+  return tcpAddrOf(address, port);
+}
+
+const ipCache = new Map<string, Ipaddr>();
+
+/**
+ * The TCP address for an IP address as the system wrote it and a port. IP values are shared
+ * through a small cache: every connection from the same host gets the same (immutable)
+ * `Ipaddr`, which matters when thousands of connections hold their peer's address.
+ * @throws TypeError if `address` is not a numeric IP address.
+ * @example
+ * ```ts
+ * tcpAddrOf("127.0.0.1", 8080); // tcp:127.0.0.1:8080
+ * ```
+ */
+export function tcpAddrOf(address: string, port: number): TcpAddr {
+  let ip = ipCache.get(address);
+  if (ip === undefined) {
+    ip = parseNumericIp(address);
+    if (ipCache.size >= 256) ipCache.clear();
+    ipCache.set(address, ip);
+  }
+  // What Sockaddr.tcp makes, without re-checking what the kernel gave (accept's hot path)
+  return Object.freeze({ type: "tcp", host: ip, port });
+}
+
+/** What a {@link NodeStreamSocket} knows of its addresses when it is made. */
+export interface StreamSocketInit {
+  /** "tcp" or "unix": how to read the addresses from the socket. */
+  readonly kind: "tcp" | "unix";
+  /** The peer's address, if known (it is read from the socket otherwise). */
+  readonly peerAddr?: StreamAddr | undefined;
+  /** The local address, if known (it is read from the socket otherwise). */
+  readonly localAddr?: StreamAddr | undefined;
+}
+
+/**
+ * A connected stream socket of the Node backend (TCP or Unix), over a `net.Socket` that must
+ * have been made with `allowHalfOpen: true` and not be reading yet (paused: `pauseOnConnect`,
+ * or `pause()` before it connects). Made by `NodeNet.connect`, `accept`, and `weir/unix`'s
+ * imports; attached to a switch with {@link NodeStreamSocket.attach}.
+ *
+ * Reads are pull-based: nothing is read from the kernel until a read asks, and at most one
+ * chunk is read ahead (plus what Node's stream buffers below its 64 KiB high-water mark), so
+ * a reader that stops reading makes the peer's writes block. Writes resolve once the kernel
+ * has the bytes. `copyFrom` a `NodeStreamSocket` pipes chunks from 'data' events with
+ * pause/resume on backpressure.
+ *
+ * Errors are `IoError`s (`ConnectionReset` for ECONNRESET/EPIPE); using the socket after
+ * `close()` gives `IoError` `Closed`. One read at a time: a second concurrent read throws.
+ * @example
+ * ```ts
+ * const sock = await env.net.connect("tcp:127.0.0.1:8080", { sw });
+ * await sock.write([new TextEncoder().encode("hello")]);
+ * await sock.shutdown("send");
+ * const buf = new Uint8Array(100);
+ * const n = await sock.readInto(buf);
+ * ```
+ */
+export class NodeStreamSocket implements StreamSocket, HasUnixFd {
+  readonly #raw: Socket;
+  readonly #kind: "tcp" | "unix";
+  #state: "open" | "closing" | "closed" = "open";
+  #release: ReleaseHandle | null = null;
+  #closing: Promise<void> | null = null;
+  #closeResolve: (() => void) | null = null;
+  /** Node emitted 'close' (the handle is gone). */
+  #rawClosed = false;
+  /** The rest of a chunk a read did not take (or a chunk that came with no read waiting). */
+  #stash: Buffer | null = null;
+  /** End of file seen ('end', or `shutdown("receive")`). */
+  #eof = false;
+  #sendShut = false;
+  /** The error Node reported on the socket (raw; mapped with `toIoError` at each use). */
+  #error: unknown = null;
+  #read: ReadOp | null = null;
+  #flushes: FlushQueue | null = null;
+  /** The copy reading from this socket. */
+  #pipeOut: PipeOp | null = null;
+  /** The copy writing to this socket. */
+  #pipeIn: PipeOp | null = null;
+  #peer: StreamAddr | null;
+  #local: StreamAddr | null;
+
+  /**
+   * Wraps `raw` (see the class comment for what it must be). Prefer
+   * {@link NodeStreamSocket.attach} to give it an owner.
+   * @throws TypeError if `init.kind` is not "tcp" or "unix".
+   */
+  constructor(raw: Socket, init: StreamSocketInit) {
+    if (init?.kind !== "tcp" && init?.kind !== "unix") {
+      throw new TypeError(`init.kind must be "tcp" or "unix", got ${describe(init?.kind)}`);
+    }
+    this.#raw = raw;
+    this.#kind = init.kind;
+    this.#peer = init.peerAddr ?? null;
+    this.#local = init.localAddr ?? null;
+    // Before the 'data' listener, which would otherwise start the flow
+    raw.pause();
+    (raw as Owned)[kOwner] = this;
+    raw.on("data", onData);
+    raw.on("end", onEnd);
+    raw.on("error", onError);
+    raw.on("close", onClose);
+  }
+
+  /**
+   * Makes `sock` owned by `sw`: it is closed when `sw` finishes (unless closed before; closing
+   * it removes the hook).
+   * @throws Error "Switch finished!" if `sw` has finished (the socket is then closed).
+   * @example
+   * ```ts
+   * const sock = new NodeStreamSocket(raw, { kind: "tcp" });
+   * NodeStreamSocket.attach(sock, sw);
+   * ```
+   */
+  static attach(sock: NodeStreamSocket, sw: Switch): void {
+    // A bound function: smaller than a closure, and an idle connection holds one
+    sock.#release = sw.onRelease(sock.close.bind(sock));
+  }
+
+  static {
+    // Listeners are shared functions, not closures per socket: `this` is the net.Socket.
+    onData = function (this: Socket, chunk: Buffer): void {
+      (this as Owned)[kOwner].#data(chunk);
+    };
+    onEnd = function (this: Socket): void {
+      (this as Owned)[kOwner].#end();
+    };
+    onError = function (this: Socket, err: Error): void {
+      (this as Owned)[kOwner].#failed(err);
+    };
+    onClose = function (this: Socket): void {
+      (this as Owned)[kOwner].#closed();
+    };
+    pipeDone = (op, src, dst) => {
+      if (src.#pipeOut === op) src.#pipeOut = null;
+      if (dst.#pipeIn === op) dst.#pipeIn = null;
+    };
+    flushQueueOf = (sock) => {
+      sock.#flushes ??= new FlushQueue(sock.#raw);
+      return sock.#flushes;
+    };
+  }
+
+  /** The underlying `net.Socket` (for `weir/unix` and tests; do not read from it). */
+  static raw(sock: NodeStreamSocket): Socket {
+    return sock.#raw;
+  }
+
+  #data(chunk: Buffer): void {
+    const pipe = this.#pipeOut;
+    if (pipe !== null) {
+      pipe.chunk(chunk);
+      return;
+    }
+    if (this.#eof) return; // shutdown("receive"): drop
+    const op = this.#read;
+    if (op?.active) {
+      const buf = op.buf;
+      if (buf === null) {
+        op.complete(chunk);
+        return;
+      }
+      const n = Math.min(chunk.length, buf.length);
+      buf.set(n === chunk.length ? chunk : chunk.subarray(0, n));
+      if (n < chunk.length) {
+        this.#stash = chunk.subarray(n);
+        this.#raw.pause();
+      }
+      op.complete(n);
+      return;
+    }
+    // Nobody is reading: keep the chunk and stop reading from the kernel.
+    const stash = this.#stash;
+    this.#stash = stash === null ? chunk : Buffer.concat([stash, chunk]);
+    this.#raw.pause();
+  }
+
+  #end(): void {
+    if (this.#eof) return;
+    this.#eof = true;
+    const pipe = this.#pipeOut;
+    if (pipe !== null) pipe.ended();
+    const op = this.#read;
+    if (op?.active && this.#stash === null) op.fail(new EndOfFile());
+  }
+
+  #failed(err: Error): void {
+    if (this.#error === null) this.#error = err;
+    const op = this.#read;
+    if (op?.active) op.fail(toIoError(err));
+    this.#flushes?.failAll(err);
+    this.#pipeOut?.fail(toIoError(err));
+    this.#pipeIn?.fail(toIoError(err));
+  }
+
+  #closed(): void {
+    this.#rawClosed = true;
+    this.#abortAll();
+    if (this.#closeResolve !== null) {
+      this.#state = "closed";
+      const r = this.#closeResolve;
+      this.#closeResolve = null;
+      r();
+    }
+  }
+
+  /** Fails every pending operation: the socket is gone (closed by us or by Node). */
+  #abortAll(): void {
+    const err = this.#error;
+    const e = (op: string): IoError => (err !== null ? toIoError(err) : closedError(op));
+    const read = this.#read;
+    if (read?.active) read.fail(e("read"));
+    const flushes = this.#flushes;
+    if (flushes?.waiting) flushes.failAll(err ?? closedError("write"));
+    this.#pipeOut?.fail(e("copy"));
+    this.#pipeIn?.fail(e("copy"));
+  }
+
+  /** Why an operation cannot start now, or `null` if it can. */
+  #unusable(op: string): IoError | null {
+    const bad = this.#unusableState(op);
+    if (bad !== null) return bad;
+    if (this.#raw.destroyed) return closedError(op);
+    return null;
+  }
+
+  /** Like {@link #unusable}, ignoring that Node may have destroyed the socket after its end. */
+  #unusableState(op: string): IoError | null {
+    if (this.#state !== "open") return closedError(op);
+    if (this.#error !== null) return toIoError(this.#error);
+    return null;
+  }
+
+  /** The peer's address. @throws IoError `Closed` if it was never read and the socket is closed. */
+  get peerAddr(): StreamAddr {
+    if (this.#peer === null) this.#peer = this.#readAddr("peer");
+    return this.#peer;
+  }
+
+  /**
+   * The local address (for a Unix client socket, `unix:` with an empty path).
+   * @throws IoError `Closed` if it was never read and the socket is closed.
+   */
+  get localAddr(): StreamAddr {
+    if (this.#local === null) this.#local = this.#readAddr("local");
+    return this.#local;
+  }
+
+  #readAddr(which: "peer" | "local"): StreamAddr {
+    if (this.#kind === "unix") return unixAddrOf("");
+    const a = inetName(this.#raw, which);
+    if (a === undefined) throw closedError(`${which}Addr`);
+    return a;
+  }
+
+  /**
+   * Turns Nagle's algorithm off (`true`, the default for weir's sockets) or on. No effect on
+   * Unix sockets.
+   * @throws TypeError if `enabled` is not a boolean.
+   */
+  setNoDelay(enabled: boolean): void {
+    if (typeof enabled !== "boolean") {
+      throw new TypeError(`enabled must be a boolean, got ${describe(enabled)}`);
+    }
+    if (this.#state === "open" && !this.#rawClosed) this.#raw.setNoDelay(enabled);
+  }
+
+  /**
+   * Reads at least one byte into `buf` and returns how many (Eio's `single_read`). Takes what
+   * a previous read left over first; otherwise starts reading from the kernel and waits for
+   * the next chunk (copying what fits, keeping the rest for the next read).
+   * @throws RangeError if `buf` is empty; TypeError if it is not a Uint8Array; EndOfFile at the
+   *   end (also after `shutdown("receive")`); Cancelled; IoError (`ConnectionReset`, `Closed`).
+   */
+  readInto(buf: Uint8Array, opts?: BlockingOptions): Promise<number> {
+    checkBuf(buf, "buf");
+    if (buf.length === 0) throw new RangeError("buf must not be empty, got a 0-byte buffer");
+    const stash = this.#stash;
+    if (stash !== null && this.#state === "open") {
+      const n = Math.min(stash.length, buf.length);
+      if (n === stash.length) {
+        buf.set(stash);
+        this.#stash = null;
+      } else {
+        buf.set(stash.subarray(0, n));
+        this.#stash = stash.subarray(n);
+      }
+      return Promise.resolve(n);
+    }
+    return this.#wait(buf, opts?.signal) as Promise<number>;
+  }
+
+  /**
+   * Returns the next chunk of data, which the caller then owns (no copy): the Source fast path
+   * that `Flow.copy` and `BufRead` use. Same errors as {@link readInto}.
+   */
+  readChunk(opts?: BlockingOptions): Promise<Uint8Array> {
+    const stash = this.#stash;
+    if (stash !== null && this.#state === "open") {
+      this.#stash = null;
+      return Promise.resolve(stash);
+    }
+    return this.#wait(null, opts?.signal) as Promise<Uint8Array>;
+  }
+
+  #wait(buf: Uint8Array | null, signal: AbortSignal | undefined): Promise<number | Uint8Array> {
+    if (this.#state !== "open") return Promise.reject(closedError("read"));
+    if (this.#error !== null) return Promise.reject(toIoError(this.#error));
+    if (this.#eof) return Promise.reject(new EndOfFile());
+    if (this.#raw.destroyed) return Promise.reject(closedError("read"));
+    if (this.#read?.active || this.#pipeOut !== null) {
+      return Promise.reject(
+        new Error("read: another read (or a copy) is already using this socket"),
+      );
+    }
+    const cc = currentCancelContext();
+    if (cc.cancelled) return Promise.reject(new Cancelled(cc.reason));
+    if (signal?.aborted) return Promise.reject(new Cancelled(signal.reason));
+    this.#read ??= new ReadOp();
+    const p = this.#read.start(buf, cc, signal);
+    if (this.#raw.isPaused()) this.#raw.resume();
+    return p;
+  }
+
+  /**
+   * Writes all of `bufs`, in order, several buffers in one system call (writev). Resolves as
+   * soon as the kernel has the bytes: at once when it takes them all, else when Node's write
+   * callback reports them sent. A peer that does not read makes this wait, so memory stays
+   * bounded.
+   * @throws TypeError if `bufs` is not an array of Uint8Array; Cancelled (the bytes still go
+   *   out: do not reuse the buffers until a later write or `close`); IoError
+   *   (`ConnectionReset` when the peer has gone, `Closed` after `close()` or
+   *   `shutdown("send")`).
+   */
+  write(bufs: readonly Uint8Array[], opts?: BlockingOptions): Promise<void> {
+    if (!Array.isArray(bufs)) throw new TypeError(`bufs must be an array, got ${describe(bufs)}`);
+    const n = bufs.length;
+    for (let i = 0; i < n; i++) checkBuf(bufs[i], `bufs[${i}]`);
+    const bad = this.#unusable("write") ?? this.#sendShutError();
+    if (bad !== null) return Promise.reject(bad);
+    const raw = this.#raw;
+    if (n === 1) {
+      const b = bufs[0] as Uint8Array;
+      if (b.length > 0) raw.write(b);
+    } else if (n > 1) {
+      raw.cork();
+      for (let i = 0; i < n; i++) {
+        const b = bufs[i] as Uint8Array;
+        if (b.length > 0) raw.write(b);
+      }
+      raw.uncork();
+    }
+    if (raw.writableLength === 0) {
+      const err = raw.errored;
+      return err === null ? RESOLVED : Promise.reject(toIoError(err));
+    }
+    return this.#flushed(opts?.signal);
+  }
+
+  #sendShutError(): IoError | null {
+    if (!this.#sendShut) return null;
+    return new IoError({
+      kind: "Closed",
+      cause: new Error('write: the socket was shut down for sending (shutdown("send"))'),
+    });
+  }
+
+  /** Waits until every queued write has reached the kernel. */
+  #flushed(signal: AbortSignal | undefined): Promise<void> {
+    const cc = currentCancelContext();
+    if (cc.cancelled) return Promise.reject(new Cancelled(cc.reason));
+    if (signal?.aborted) return Promise.reject(new Cancelled(signal.reason));
+    const w = new WriteWait(cc, signal);
+    flushQueueOf(this).wait(w);
+    return w.promise;
+  }
+
+  /**
+   * Reads `src` to its end and writes everything here (the fast path of `Flow.copy`). From
+   * another `NodeStreamSocket` (or this one: an echo), chunks go from `src`'s 'data' events
+   * straight to this socket, `src` pausing while this socket's buffer is above its high-water
+   * mark; from any other source, a loop over `readChunk` (or `readInto`) and `write`.
+   * Resolves once the kernel has all the bytes.
+   * @throws what the reads and writes throw (not EndOfFile: that ends the copy); Cancelled (no
+   *   listener or pending operation is left behind).
+   */
+  copyFrom(src: Source, opts?: BlockingOptions): Promise<void> {
+    if (src instanceof NodeStreamSocket) return this.#pipeFrom(src, opts?.signal);
+    return this.#copyLoop(src, opts);
+  }
+
+  #pipeFrom(src: NodeStreamSocket, signal: AbortSignal | undefined): Promise<void> {
+    const bad = this.#unusable("write") ?? this.#sendShutError();
+    if (bad !== null) return Promise.reject(bad);
+    const srcBad = src.#eof ? src.#unusableState("read") : src.#unusable("read");
+    if (srcBad !== null) return Promise.reject(srcBad);
+    if (src.#read?.active || src.#pipeOut !== null || this.#pipeIn !== null) {
+      return Promise.reject(
+        new Error("copyFrom: the source is already being read, or this sink already copied to"),
+      );
+    }
+    const cc = currentCancelContext();
+    if (cc.cancelled) return Promise.reject(new Cancelled(cc.reason));
+    if (signal?.aborted) return Promise.reject(new Cancelled(signal.reason));
+    const op = new PipeOp(src, this, src.#raw, this.#raw);
+    src.#pipeOut = op;
+    this.#pipeIn = op;
+    op.arm(cc, signal);
+    const stash = src.#stash;
+    if (stash !== null) {
+      src.#stash = null;
+      op.chunk(stash);
+    }
+    if (src.#eof) op.ended();
+    else op.start();
+    return op.promise;
+  }
+
+  async #copyLoop(src: Source, opts: BlockingOptions | undefined): Promise<void> {
+    if (typeof src?.readInto !== "function") {
+      throw new TypeError(`src must be a Source, got ${describe(src)}`);
+    }
+    const signal = opts?.signal;
+    if (typeof src.readChunk === "function") {
+      for (;;) {
+        let chunk: Uint8Array;
+        try {
+          chunk = await src.readChunk(opts);
+        } catch (e) {
+          if (e instanceof EndOfFile) break;
+          throw e;
+        }
+        await this.#writeOwned(chunk, signal);
+      }
+    } else {
+      const buf = new Uint8Array(COPY_BUFFER_SIZE);
+      for (;;) {
+        let n: number;
+        try {
+          n = await src.readInto(buf, opts);
+        } catch (e) {
+          if (e instanceof EndOfFile) break;
+          throw e;
+        }
+        await this.write([buf.subarray(0, n)], opts);
+      }
+    }
+    if (this.#raw.writableLength > 0) await this.#flushed(signal);
+  }
+
+  /** Writes a chunk the caller gives away: returns at once while Node's buffer is below its mark. */
+  #writeOwned(chunk: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
+    checkBuf(chunk, "chunk");
+    const bad = this.#unusable("write") ?? this.#sendShutError();
+    if (bad !== null) return Promise.reject(bad);
+    if (chunk.length === 0) return RESOLVED;
+    if (this.#raw.write(chunk)) return RESOLVED;
+    const err = this.#raw.errored;
+    if (err !== null) return Promise.reject(toIoError(err));
+    return this.#flushed(signal);
+  }
+
+  /**
+   * Half-closes the socket. `"send"`: the peer reads end-of-file once the data written so far
+   * has gone (waits for Node to hand it to the kernel and shut the socket down). `"receive"`:
+   * stops reading; pending and later reads see end-of-file. `"all"`: both. Shutting a
+   * direction down twice does nothing.
+   * @throws TypeError for another command; IoError `Closed` after `close()`; Cancelled.
+   */
+  async shutdown(cmd: ShutdownCommand): Promise<void> {
+    if (cmd !== "send" && cmd !== "receive" && cmd !== "all") {
+      throw new TypeError(`cmd must be "send", "receive" or "all", got ${describe(cmd)}`);
+    }
+    if (this.#state !== "open") throw closedError("shutdown");
+    if (cmd !== "send") this.#shutdownReceive();
+    if (cmd !== "receive") await this.#shutdownSend();
+  }
+
+  #shutdownReceive(): void {
+    if (this.#eof) {
+      this.#stash = null;
+      return;
+    }
+    this.#eof = true;
+    this.#stash = null;
+    if (!this.#rawClosed) this.#raw.pause();
+    this.#pipeOut?.ended();
+    const op = this.#read;
+    if (op?.active) op.fail(new EndOfFile());
+  }
+
+  #shutdownSend(): Promise<void> {
+    if (this.#sendShut) return RESOLVED;
+    this.#sendShut = true;
+    if (this.#error !== null) return Promise.reject(toIoError(this.#error));
+    if (this.#rawClosed) return RESOLVED;
+    const raw = this.#raw;
+    return suspend<void>((resolve, reject) => {
+      raw.end((err?: Error | null) => {
+        // The peer may have gone already: nothing left to shut down
+        if (err === null || err === undefined || errorCode(err) === "ENOTCONN") resolve();
+        else reject(toIoError(err));
+      });
+      return undefined;
+    });
+  }
+
+  /**
+   * Closes the socket (destroying it: data Node has not yet handed to the kernel is dropped)
+   * and resolves once Node has closed it. Pending operations fail with `IoError` `Closed`.
+   * A second call waits for the first.
+   */
+  close(): Promise<void> {
+    if (this.#closing !== null) return this.#closing;
+    this.#state = "closing";
+    const release = this.#release;
+    this.#release = null;
+    release?.remove();
+    this.#stash = null;
+    this.#abortAll();
+    if (this.#rawClosed) {
+      this.#state = "closed";
+      this.#closing = RESOLVED;
+      return RESOLVED;
+    }
+    this.#closing = new Promise<void>((resolve) => {
+      this.#closeResolve = resolve;
+    });
+    this.#raw.destroy();
+    return this.#closing;
+  }
+
+  /** Same as {@link close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** The socket's fd (for `weir/unix`), or `undefined` once closed. */
+  [unixFd](): number | undefined {
+    if (this.#state !== "open") return undefined;
+    return handleFd(this.#raw);
+  }
+}

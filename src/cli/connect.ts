@@ -1,0 +1,59 @@
+/**
+ * `weir connect ADDR`: `nc`-style client: standard input to the socket, the socket to
+ * standard output.
+ * @module
+ */
+import { Sockaddr } from "../net/index.ts";
+import { run } from "../run.ts";
+import { durationOption, parseCommand, parseEndpoint } from "./args.ts";
+import type { Command, CommandIo } from "./command.ts";
+import { withConnection } from "./endpoint.ts";
+import { processStdio, pump } from "./stdio.ts";
+
+const HELP = `Usage: weir connect ADDR [options]
+
+Connects to ADDR, copies standard input to the socket and the socket to standard output.
+When standard input ends, the socket is half-closed (the peer reads end-of-file) and output
+goes on until the peer closes its side. Exit status 0 when the peer has closed, 1 if the
+connection fails (refused, timed out, reset).
+
+ADDR  tcp:HOST:PORT, unix:PATH, HOST:PORT (a name is looked up and each address tried),
+      [IPV6]:PORT, PORT (on 127.0.0.1) or a path starting with / or ./
+
+Options:
+  --connect-timeout-ms MS  give up each connection attempt after MS ms (default 10000)
+  -v, --verbose            say on stderr where the connection goes
+  -h, --help               show this help
+
+Examples:
+  printf 'hello\\n' | weir connect 127.0.0.1:7000
+  weir connect unix:/tmp/echo.sock < request.bin > reply.bin`;
+
+const options = {
+  "connect-timeout-ms": { type: "string" },
+  verbose: { type: "boolean", short: "v" },
+} as const;
+
+async function main(args: readonly string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parseCommand(args, options, [1, 1]);
+  const ep = parseEndpoint("ADDR", positionals[0] as string, "connect");
+  const timeoutMs = durationOption("connect-timeout-ms", values["connect-timeout-ms"], 10_000, {
+    bareUnit: "ms",
+    minMs: 1,
+    maxMs: 3_600_000,
+  });
+  await run(async (env) => {
+    await withConnection(env.net, ep, { clock: env.monoClock, timeoutMs }, async (conn) => {
+      if (values.verbose === true) {
+        io.err(
+          `weir connect: connected to ${Sockaddr.format(conn.peerAddr)} from ${Sockaddr.format(conn.localAddr)}`,
+        );
+      }
+      await pump(conn, processStdio());
+    });
+  });
+  return 0;
+}
+
+/** `weir connect`. */
+export const connect: Command = { help: HELP, main };

@@ -1,0 +1,123 @@
+/**
+ * `weir echo [ADDR]`: an echo server on `Net.runServer`.
+ * @module
+ */
+import { Switch } from "../core/index.ts";
+import { Sockaddr, type StreamAddr, type StreamSocket } from "../net/index.ts";
+import { run } from "../run.ts";
+import { durationOption, intOption, parseCommand, parseEndpoint, UsageError } from "./args.ts";
+import type { Command, CommandIo } from "./command.ts";
+import { domainServer } from "./domains.ts";
+import echoHandler, { echoHandlerModule } from "./echo-handler.ts";
+import { listenAddress } from "./endpoint.ts";
+import { describeError } from "./errors.ts";
+import { serveUntilStopped } from "./serve.ts";
+import { StopSignals } from "./signals.ts";
+
+const HELP = `Usage: weir echo [ADDR] [options]
+
+An echo server: sends every byte back to its sender, and half-closes when the client does.
+The first line on stdout is "listening on ADDR" (with the port the OS chose for port 0).
+SIGINT or SIGTERM stops it gracefully: no new connections, the open ones get --drain-ms to
+finish, then the rest are closed; exit status 0. A second signal closes them at once.
+
+ADDR  where to listen (default tcp:127.0.0.1:0): tcp:HOST:PORT, unix:PATH, HOST:PORT,
+      [IPV6]:PORT, PORT (on 127.0.0.1) or a path starting with / or ./
+
+Options:
+  --max-connections N  serve at most N connections at once (no accept while full)
+  --domains N          also accept in N worker threads (SO_REUSEPORT; TCP only; default 0)
+  --drain-ms MS        how long open connections may go on after a stop signal (default 5000)
+  --backlog N          listen(2) backlog (default 1024)
+  --json               print events as JSON lines instead of text
+  -v, --verbose        log every connection on stderr
+  -h, --help           show this help
+
+Examples:
+  weir echo                      # on an OS-chosen port of 127.0.0.1
+  weir echo 7000 --domains 1     # two threads on tcp:127.0.0.1:7000
+  weir echo unix:/tmp/echo.sock`;
+
+const options = {
+  "max-connections": { type: "string" },
+  domains: { type: "string" },
+  "drain-ms": { type: "string" },
+  backlog: { type: "string" },
+  json: { type: "boolean" },
+  verbose: { type: "boolean", short: "v" },
+} as const;
+
+async function main(args: readonly string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parseCommand(args, options, [0, 1]);
+  const ep = parseEndpoint("ADDR", positionals[0] ?? "tcp:127.0.0.1:0", "listen");
+  const maxConnections =
+    values["max-connections"] === undefined
+      ? undefined
+      : intOption("max-connections", values["max-connections"], 0, { min: 1, max: 1_000_000 });
+  const domains = intOption("domains", values.domains, 0, { min: 0, max: 64 });
+  const drainMs = durationOption("drain-ms", values["drain-ms"], 5000, {
+    bareUnit: "ms",
+    maxMs: 3_600_000,
+  });
+  if (domains > 0 && ep.kind === "addr" && ep.addr.type === "unix") {
+    throw new UsageError(
+      `--domains needs a TCP address (worker threads share its port), got ${Sockaddr.format(ep.addr)}`,
+    );
+  }
+  const backlog = intOption("backlog", values.backlog, 1024, { min: 0, max: 65535 });
+  const json = values.json === true;
+  const verbose = values.verbose === true;
+  const event = (name: string, text: string, fields: Record<string, unknown>): void => {
+    io.out(json ? JSON.stringify({ event: name, ...fields }) : text);
+  };
+  const status = (line: string): void => {
+    if (json) io.out(JSON.stringify({ event: "status", message: line }));
+    else io.err(`weir echo: ${line}`);
+  };
+
+  using signals = new StopSignals();
+  await run(async (env) => {
+    const addr = await listenAddress(env.net, ep);
+    const domainsOpt =
+      domains > 0 ? domainServer(env.domainMgr, domains, echoHandlerModule) : undefined;
+    let open = 0;
+    await Switch.run(async (sw) => {
+      const listener = await env.net.listen(addr, {
+        sw,
+        backlog,
+        reuseAddr: true,
+        reusePort: domains > 0,
+      });
+      const where = Sockaddr.format(listener.listeningAddr);
+      event("listening", `listening on ${where}`, { address: where, domains });
+      const handler = async (flow: StreamSocket, peer: StreamAddr): Promise<void> => {
+        open++;
+        if (verbose) status(`connection from ${Sockaddr.format(peer)}`);
+        try {
+          await echoHandler(flow);
+        } finally {
+          open--;
+        }
+      };
+      await serveUntilStopped({
+        listener,
+        handler,
+        onError: (e) => {
+          if (verbose) status(describeError(e));
+        },
+        maxConnections,
+        drainMs,
+        clock: env.monoClock,
+        signals,
+        status,
+        openConnections: () => open,
+        domains: domainsOpt,
+      });
+    });
+  });
+  status("stopped");
+  return 0;
+}
+
+/** `weir echo`. */
+export const echo: Command = { help: HELP, main };

@@ -1,0 +1,85 @@
+/**
+ * `weir listen ADDR`: `nc -l`-style server: accepts a client, standard input to it, it to
+ * standard output; `--keep` serves one client after another.
+ * @module
+ */
+import { awaitCancellable, Fiber, Switch } from "../core/index.ts";
+import { Sockaddr } from "../net/index.ts";
+import { run } from "../run.ts";
+import { parseCommand, parseEndpoint } from "./args.ts";
+import type { Command, CommandIo } from "./command.ts";
+import { listenAddress } from "./endpoint.ts";
+import { describeError } from "./errors.ts";
+import { StopSignals } from "./signals.ts";
+import { processStdio, pump } from "./stdio.ts";
+
+const HELP = `Usage: weir listen ADDR [options]
+
+Listens on ADDR, accepts one client, copies standard input to it and what it sends to
+standard output. When standard input ends, the connection is half-closed; when the client
+closes its side, weir exits (status 0). Standard output carries only the data: the line
+"listening on ADDR" (with the port the OS chose for port 0) goes to stderr.
+
+ADDR  tcp:HOST:PORT, unix:PATH, HOST:PORT, [IPV6]:PORT, PORT (on 127.0.0.1) or a path
+      starting with / or ./
+
+Options:
+  -k, --keep     after a client leaves, wait for the next one (until SIGINT or SIGTERM);
+                 standard input goes to the clients in turn
+  -v, --verbose  say on stderr who connected and how it ended
+  -h, --help     show this help
+
+Examples:
+  weir listen tcp:127.0.0.1:7000 > received.bin
+  weir listen --keep unix:/tmp/drop.sock`;
+
+const options = {
+  keep: { type: "boolean", short: "k" },
+  verbose: { type: "boolean", short: "v" },
+} as const;
+
+async function main(args: readonly string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parseCommand(args, options, [1, 1]);
+  const ep = parseEndpoint("ADDR", positionals[0] as string, "listen");
+  const keep = values.keep === true;
+  const verbose = values.verbose === true;
+  const log = (line: string): void => io.err(`weir listen: ${line}`);
+  using signals = new StopSignals();
+  await run(async (env) => {
+    const addr = await listenAddress(env.net, ep);
+    await Switch.run(async (sw) => {
+      const listener = await env.net.listen(addr, { sw, backlog: keep ? 128 : 1, reuseAddr: true });
+      io.err(`listening on ${Sockaddr.format(listener.listeningAddr)}`);
+      const stdio = processStdio();
+      const serveOne = (): Promise<void> =>
+        Switch.run(async (csw) => {
+          const [conn, peer] = await listener.accept({ sw: csw });
+          // without --keep, one client only: refuse the others at once, as nc does
+          if (!keep) await listener.close();
+          const who = Sockaddr.format(peer);
+          if (verbose) log(`connection from ${who}`);
+          try {
+            await pump(conn, stdio);
+            if (verbose) log(`${who} closed`);
+          } catch (e) {
+            if (!keep) throw e;
+            log(`${who}: ${describeError(e)}`);
+          }
+        });
+      await Fiber.first(
+        async () => {
+          const sig = await awaitCancellable(signals.first);
+          if (verbose) log(`${sig}: stopping`);
+        },
+        async () => {
+          do await serveOne();
+          while (keep);
+        },
+      );
+    });
+  });
+  return 0;
+}
+
+/** `weir listen`. */
+export const listen: Command = { help: HELP, main };

@@ -1,0 +1,805 @@
+/**
+ * `Tcp.Server` (Async's `Tcp.Server`): a listening socket with an accept loop, a connection
+ * limit and a policy for handler errors, not tied to the caller's scope.
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import {
+  Cancel,
+  CancelContext,
+  type CancelScope,
+  type Clock,
+  combineErrors,
+  currentFiber,
+  Fiber,
+  type FiberContext,
+  IoError,
+  isCancelled,
+  isIoError,
+  runInFiber,
+  type Switch,
+  suspend,
+} from "../core/index.ts";
+import { Sockaddr, type StreamAddr } from "../net/sockaddr.ts";
+import type { ListeningSocket, Net, StreamSocket } from "../net/types.ts";
+import { checkReaderBufferSize, withReaderWriter } from "./connection.ts";
+import { type Deferred, deferred } from "./deferred.ts";
+import { resolveClock, resolveNet, type TcpEnvOptions } from "./env.ts";
+import { daemonOwner, detachedOwner, type Owner } from "./owner.ts";
+import type { Reader } from "./reader.ts";
+import type { WhereToListen } from "./where-to-listen.ts";
+import { type BufferAgeLimit, checkBufferAgeLimit, type Writer } from "./writer.ts";
+
+/**
+ * What a server does when a connection handler fails (Async's `on_handler_error`):
+ * - `"raise"`: stop accepting and close the listening socket (connections already accepted go
+ *   on), and raise the error: it fails the server's `sw` if it has one, else it rejects
+ *   `closeFinished` (and `close()`) — left unobserved, that is an unhandled rejection, which
+ *   ends the process as an uncaught exception ends an Async program;
+ * - `"ignore"`: nothing;
+ * - `{ call(addr, err) }`: call it; if it throws, that error is raised as with `"raise"`.
+ *
+ * `Cancelled`, and a peer that went away (`IoError` `ConnectionReset`: EPIPE, ECONNRESET),
+ * are normal ends, never handler errors.
+ */
+export type OnHandlerError<A extends StreamAddr = StreamAddr> =
+  | "raise"
+  | "ignore"
+  | { call(addr: A, err: unknown): void };
+
+/** Options of {@link Server.createSock}. */
+export interface ServerOptions<A extends StreamAddr = StreamAddr> extends TcpEnvOptions {
+  /** What to do when a handler fails. Required, as in Async. */
+  readonly onHandlerError: OnHandlerError<A>;
+  /**
+   * At most this many connections are handled at once; while full, the server does not
+   * accept (clients wait, unread, in the backlog) and warns at most once a minute.
+   * Default: max(10 000, 90% of the process's file descriptor limit), as Async.
+   */
+  readonly maxConnections?: number | undefined;
+  /**
+   * How many pending connections are taken into handlers before the accept loop lets other
+   * fibers run (Async's `max_accepts_per_batch`). Default 1.
+   */
+  readonly maxAcceptsPerBatch?: number | undefined;
+  /** How many connections may wait to be accepted (listen(2)). Default 64. */
+  readonly backlog?: number | undefined;
+  /**
+   * Serve on this listening socket instead of listening on the `where` address (its
+   * `listeningAddr` gives `listeningOn`). The server closes it when it closes.
+   */
+  readonly socket?: ListeningSocket | undefined;
+  /**
+   * Run the server as a daemon of this switch: the switch closes it (and its connections)
+   * once everything else in it has finished, and `"raise"` fails the switch. Default: the
+   * server belongs to nobody and runs until `close()`, as in Async.
+   */
+  readonly sw?: Switch | undefined;
+  /** Where warnings go (at limit, accept failures). Default: `process.emitWarning`. */
+  readonly onWarning?: ((message: string) => void) | undefined;
+}
+
+/** Options of {@link Server.create}. */
+export interface CreateServerOptions<A extends StreamAddr = StreamAddr> extends ServerOptions<A> {
+  /** The writers' buffer age limit (default `{ atMost: 120_000 }`). */
+  readonly bufferAgeLimit?: BufferAgeLimit | undefined;
+  /** The readers' buffer size in bytes (default 128 KiB, allocated lazily). */
+  readonly readerBufferSize?: number | undefined;
+}
+
+/** Options of {@link Server.close}. */
+export interface ServerCloseOptions {
+  /**
+   * Also close every connection: their sockets are closed and their handlers cancelled, and
+   * `close()` resolves once all have finished. Default `false`: they go on.
+   */
+  readonly closeExistingConnections?: boolean | undefined;
+}
+
+/** A `createSock` handler: the peer's address and the connected socket (closed when it returns). */
+export type SockHandler<A extends StreamAddr = StreamAddr> = (
+  addr: A,
+  socket: StreamSocket,
+) => void | Promise<void>;
+
+/** A `create` handler: the peer's address, a reader and a writer (closed when it returns). */
+export type ReaderWriterHandler<A extends StreamAddr = StreamAddr> = (
+  addr: A,
+  reader: Reader,
+  writer: Writer,
+) => void | Promise<void>;
+
+/** How often, at most, the server repeats a warning. */
+const WARNING_INTERVAL = 60_000;
+const DEFAULT_BACKLOG = 64;
+const RESOLVED: Promise<void> = Promise.resolve();
+
+let defaultMax: number | undefined;
+
+/**
+ * Async's default `maxConnections`: max(10 000, 90% of the soft limit on open files), read from
+ * `/proc/self/limits` (10 000 where it cannot be read).
+ * @example
+ * ```ts
+ * defaultMaxConnections(); // 943718 with a limit of 1048576
+ * ```
+ */
+export function defaultMaxConnections(): number {
+  if (defaultMax === undefined) {
+    let limit = 0;
+    try {
+      const m = /^Max open files\s+(\d+)/m.exec(readFileSync("/proc/self/limits", "utf8"));
+      if (m !== null) limit = Number(m[1]);
+    } catch {
+      // not Linux: keep Async's floor
+    }
+    defaultMax = Math.max(10_000, Math.floor(0.9 * limit));
+  }
+  return defaultMax;
+}
+
+function describe(x: unknown): string {
+  if (typeof x === "string") return JSON.stringify(x);
+  if (x === null) return "null";
+  return typeof x === "object" ? "an object" : `${typeof x} ${String(x)}`;
+}
+
+function checkCount(name: string, n: unknown): number {
+  if (typeof n !== "number" || !Number.isInteger(n)) {
+    throw new RangeError(`${name} must be an integer > 0, got ${describe(n)}`);
+  }
+  if (n <= 0) throw new RangeError(`${name} must be > 0, got ${n}`);
+  return n;
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? (e.message.split("\n")[0] ?? "") : String(e);
+}
+
+function closeQuietly(sock: StreamSocket): void {
+  sock.close().catch(() => {});
+}
+
+function defaultWarning(m: string): void {
+  process.emitWarning(m, { type: "TcpServerWarning" });
+}
+
+/** One connection being handled. */
+interface Conn {
+  readonly server: object;
+  readonly sock: StreamSocket;
+  readonly addr: StreamAddr;
+  /** The handler's cancellation context: cancelling it cancels the handler. */
+  readonly cc: CancelContext;
+  /** Closed by `close({ closeExistingConnections: true })`. */
+  forced: boolean;
+  readonly done: Deferred<void>;
+}
+
+/**
+ * Where a handler's fiber context holds its connection, so that `close()` can tell a call from
+ * inside a handler. Fibers copy their parent's context, so every fiber the handler starts has
+ * it too.
+ */
+const kConn = Symbol("weir.tcp.connection");
+type ConnContext = FiberContext & { readonly [kConn]?: Conn };
+
+/** The connection whose handler the calling fiber belongs to, if any. */
+function currentConn(): Conn | undefined {
+  return (currentFiber() as ConnContext)[kConn];
+}
+
+/** The reason handlers are cancelled with by `close({ closeExistingConnections: true })`. */
+class ServerClosed extends Error {
+  constructor() {
+    super("Tcp.Server closed with closeExistingConnections");
+    this.name = "ServerClosed";
+  }
+}
+
+interface Config<A extends StreamAddr> {
+  readonly net: Net | undefined;
+  readonly clock: Clock;
+  readonly onHandlerError: OnHandlerError<A>;
+  readonly maxConnections: number;
+  readonly maxAcceptsPerBatch: number;
+  readonly backlog: number;
+  readonly socket: ListeningSocket | undefined;
+  readonly sw: Switch | undefined;
+  readonly warn: (message: string) => void;
+}
+
+function checkOptions<A extends StreamAddr>(
+  where: WhereToListen<A, unknown>,
+  opts: ServerOptions<A>,
+  what: string,
+): Config<A> {
+  if (typeof opts !== "object" || opts === null) {
+    throw new TypeError(`${what}: options with onHandlerError are required, got ${describe(opts)}`);
+  }
+  const h = opts.onHandlerError;
+  if (
+    h !== "raise" &&
+    h !== "ignore" &&
+    (typeof h !== "object" || h === null || typeof h.call !== "function")
+  ) {
+    throw new TypeError(
+      `onHandlerError must be "raise", "ignore" or { call(addr, err) }, got ${describe(h)}`,
+    );
+  }
+  const socket = opts.socket;
+  if (socket !== undefined && typeof socket?.accept !== "function") {
+    throw new TypeError(`socket must be a ListeningSocket, got ${describe(socket)}`);
+  }
+  if (
+    socket === undefined &&
+    (typeof where !== "object" || where === null || typeof where.listeningOn !== "function")
+  ) {
+    throw new TypeError(
+      `where must be a Tcp.WhereToListen (made by Tcp.WhereToListen.onPort, ...), got ${describe(where)}`,
+    );
+  }
+  const backlog = opts.backlog ?? DEFAULT_BACKLOG;
+  if (typeof backlog !== "number" || !Number.isInteger(backlog) || backlog < 0) {
+    throw new RangeError(`backlog must be an integer >= 0, got ${describe(backlog)}`);
+  }
+  const sw = opts.sw;
+  if (sw !== undefined && typeof sw?.onRelease !== "function") {
+    throw new TypeError(`${what}: option sw must be a Switch`);
+  }
+  const warn = opts.onWarning ?? defaultWarning;
+  if (typeof warn !== "function") {
+    throw new TypeError(`onWarning must be a function, got ${describe(warn)}`);
+  }
+  return {
+    net: socket === undefined ? resolveNet(opts, what) : undefined,
+    clock: resolveClock(opts, what),
+    onHandlerError: h,
+    maxConnections:
+      opts.maxConnections === undefined
+        ? defaultMaxConnections()
+        : checkCount("maxConnections", opts.maxConnections),
+    maxAcceptsPerBatch: checkCount("maxAcceptsPerBatch", opts.maxAcceptsPerBatch ?? 1),
+    backlog,
+    socket,
+    sw,
+    warn,
+  };
+}
+
+/**
+ * A TCP (or Unix-socket) server (Async's `Tcp.Server.t`): made by {@link Server.create} (the
+ * handler gets a reader and a writer) or {@link Server.createSock} (the handler gets the
+ * socket). Each connection is handled in its own fiber; the socket (and reader and writer) is
+ * closed when the handler returns or throws. TCP_NODELAY is on for every connection.
+ *
+ * The server belongs to nobody (as in Async) unless given `sw`: it runs until `close()`, and
+ * its fibers run in a switch of its own, so `close({ closeExistingConnections: true })`
+ * resolves only when no fiber of the server is left. Accept errors (EMFILE and kin) make the
+ * accept loop back off and retry, with a warning at most once a minute: a server never stops
+ * on its own, except by `onHandlerError: "raise"`.
+ * @example
+ * ```ts
+ * await run(async (env) => {
+ *   const server = await Tcp.Server.create(
+ *     Tcp.WhereToListen.onPortChosenByOs({ host: "127.0.0.1" }),
+ *     async (addr, reader, writer) => {
+ *       for await (const line of reader.lines()) writer.write(`${line}\n`);
+ *     },
+ *     { net: env.net, onHandlerError: "raise" },
+ *   );
+ *   traceln("listening on port %d", server.listeningOn);
+ *   await server.close({ closeExistingConnections: true });
+ * });
+ * ```
+ */
+export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements AsyncDisposable {
+  readonly #listener: ListeningSocket;
+  readonly #owner: Owner;
+  readonly #parent: Switch | undefined;
+  readonly #address: A;
+  readonly #listeningOn: L;
+  readonly #clock: Clock;
+  readonly #max: number;
+  readonly #maxAccepts: number;
+  readonly #onHandlerError: OnHandlerError<A>;
+  readonly #warn: (message: string) => void;
+  readonly #serveConn: (conn: Conn) => Promise<void>;
+  #state: "listening" | "closing" | "closed" = "listening";
+  #num = 0;
+  readonly #conns = new Set<Conn>();
+  #drop = false;
+  #acceptScope: CancelScope | null = null;
+  #acceptRunning = false;
+  #acceptDone: Promise<void> = RESOLVED;
+  #slotFreed: (() => void) | null = null;
+  readonly #closeFinished = deferred<void>();
+  #closeAll: Promise<void> | null = null;
+  #hasError = false;
+  #error: unknown = undefined;
+  #lastLimitWarning = -Infinity;
+  #lastAcceptWarning = -Infinity;
+  #acceptFailures = 0;
+
+  private constructor(
+    listener: ListeningSocket,
+    owner: Owner,
+    cfg: Config<A>,
+    listeningOn: L,
+    serveConn: (conn: Conn) => Promise<void>,
+  ) {
+    this.#listener = listener;
+    this.#owner = owner;
+    this.#parent = cfg.sw;
+    this.#address = listener.listeningAddr as A;
+    this.#listeningOn = listeningOn;
+    this.#clock = cfg.clock;
+    this.#max = cfg.maxConnections;
+    this.#maxAccepts = cfg.maxAcceptsPerBatch;
+    this.#onHandlerError = cfg.onHandlerError;
+    this.#warn = cfg.warn;
+    this.#serveConn = serveConn;
+  }
+
+  /**
+   * Starts a server on `where` whose handler gets the peer's address and the socket (Async's
+   * `Tcp.Server.create_sock`). Resolves once the server accepts connections. The socket is
+   * closed when the handler returns or throws.
+   * @throws IoError (`AddressInUse`, `PermissionDenied`, `NotFound`...) with the context
+   *   `listening on ADDR`; TypeError/RangeError for bad arguments (`onHandlerError` is
+   *   required; `maxConnections` must be > 0), or if there is no `net`.
+   * @example
+   * ```ts
+   * const server = await Tcp.Server.createSock(
+   *   Tcp.WhereToListen.onFile("/tmp/echo.sock"),
+   *   async (_addr, socket) => Flow.copy(socket, socket),
+   *   { net: env.net, onHandlerError: "ignore" },
+   * );
+   * ```
+   */
+  static async createSock<A extends StreamAddr, L>(
+    where: WhereToListen<A, L>,
+    handler: SockHandler<A>,
+    opts: ServerOptions<A>,
+  ): Promise<Server<A, L>> {
+    if (typeof handler !== "function") {
+      throw new TypeError(`handler must be a function, got ${describe(handler)}`);
+    }
+    const cfg = checkOptions(where, opts, "Tcp.Server.createSock");
+    return await Server.#open(where, cfg, async (conn) => {
+      await handler(conn.addr as A, conn.sock);
+    });
+  }
+
+  /**
+   * Starts a server on `where` whose handler gets the peer's address, a reader and a writer
+   * (Async's `Tcp.Server.create`). When the handler returns or throws, the writer is closed
+   * (flushing it, for at most 30 s), then the reader and the socket. A writer whose data gets
+   * older than `bufferAgeLimit` (its peer does not read) fails the handler: it is cancelled
+   * and the {@link WriterBufferAgeExceeded} error goes to `onHandlerError`.
+   * @throws as {@link createSock}; RangeError/TypeError for a bad `readerBufferSize` or
+   *   `bufferAgeLimit`.
+   * @example
+   * ```ts
+   * const server = await Tcp.Server.create(
+   *   Tcp.WhereToListen.onPort(8080),
+   *   async (addr, reader, writer) => {
+   *     const name = await reader.readLine();
+   *     writer.write(`hello, ${name}\n`);
+   *   },
+   *   { onHandlerError: { call: (addr, e) => traceln("%s: %s", Sockaddr.format(addr), e) } },
+   * );
+   * ```
+   */
+  static async create<A extends StreamAddr, L>(
+    where: WhereToListen<A, L>,
+    handler: ReaderWriterHandler<A>,
+    opts: CreateServerOptions<A>,
+  ): Promise<Server<A, L>> {
+    if (typeof handler !== "function") {
+      throw new TypeError(`handler must be a function, got ${describe(handler)}`);
+    }
+    const cfg = checkOptions(where, opts, "Tcp.Server.create");
+    checkReaderBufferSize(opts.readerBufferSize);
+    if (opts.bufferAgeLimit !== undefined) checkBufferAgeLimit(opts.bufferAgeLimit);
+    const rw = {
+      clock: cfg.clock,
+      readerBufferSize: opts.readerBufferSize,
+      bufferAgeLimit: opts.bufferAgeLimit,
+    };
+    return await Server.#open(where, cfg, (conn) =>
+      withReaderWriter(
+        conn.sock,
+        () => conn.sock.close(),
+        { ...rw, peer: () => Sockaddr.format(conn.addr), cancel: (e) => conn.cc.cancel(e) },
+        (reader, writer) => handler(conn.addr as A, reader, writer),
+      ),
+    );
+  }
+
+  static async #open<A extends StreamAddr, L>(
+    where: WhereToListen<A, L>,
+    cfg: Config<A>,
+    serveConn: (conn: Conn) => Promise<void>,
+  ): Promise<Server<A, L>> {
+    const owner = cfg.sw !== undefined ? daemonOwner(cfg.sw) : detachedOwner();
+    let listener: ListeningSocket | undefined;
+    let server: Server<A, L>;
+    try {
+      listener =
+        cfg.socket ??
+        (await (cfg.net as Net).listen(where.address, {
+          sw: owner.sw,
+          backlog: cfg.backlog,
+          reuseAddr: where.address.type === "tcp",
+        }));
+      const listeningOn = where.listeningOn(listener.listeningAddr as A);
+      server = new Server<A, L>(listener, owner, cfg, listeningOn, serveConn);
+    } catch (e) {
+      if (listener !== undefined) await listener.close().catch(() => {});
+      owner.stop();
+      await owner.finished.catch(() => {});
+      throw e;
+    }
+    server.#start();
+    return server;
+  }
+
+  #start(): void {
+    this.#owner.finished.then(
+      () => this.#ownerFinished(undefined),
+      (e: unknown) => this.#ownerFinished(e),
+    );
+    this.#acceptRunning = true;
+    this.#acceptDone = this.#owner.sw
+      .forkPromise(() => this.#acceptLoop())
+      .catch((e: unknown) => {
+        if (!isCancelled(e)) this.#raise(e);
+      })
+      .finally(() => {
+        this.#acceptRunning = false;
+      });
+  }
+
+  /** The server's switch has finished: every handler has ended and the listener is closed. */
+  #ownerFinished(e: unknown): void {
+    if (e !== undefined && !isCancelled(e)) this.#recordError(e);
+    if (this.#state === "listening") this.#state = "closing";
+    this.#markClosed();
+  }
+
+  #recordError(e: unknown): void {
+    if (this.#hasError) this.#error = combineErrors(this.#error, e);
+    else {
+      this.#hasError = true;
+      this.#error = e;
+    }
+  }
+
+  #markClosed(): void {
+    if (this.#state === "closed") return;
+    this.#state = "closed";
+    if (this.#hasError && this.#parent === undefined) this.#closeFinished.reject(this.#error);
+    else this.#closeFinished.resolve();
+  }
+
+  async #acceptLoop(): Promise<void> {
+    try {
+      await Cancel.sub(async (scope) => {
+        this.#acceptScope = scope;
+        const sw = this.#owner.sw;
+        let batch = 0;
+        while (this.#state === "listening") {
+          while (this.#num >= this.#max) {
+            this.#atLimit();
+            await suspend<void>((resolve) => {
+              this.#slotFreed = resolve;
+              return () => {
+                if (this.#slotFreed === resolve) this.#slotFreed = null;
+              };
+            });
+          }
+          let sock: StreamSocket;
+          let addr: StreamAddr;
+          try {
+            [sock, addr] = await this.#listener.accept({ sw });
+            this.#acceptFailures = 0;
+          } catch (e) {
+            if (this.#state !== "listening" || isCancelled(e)) return;
+            if (isIoError(e, "Closed")) {
+              this.#warn(
+                `Tcp.Server on ${Sockaddr.format(this.#address)}: its listening socket was closed; the server is closing`,
+              );
+              this.#beginClose();
+              return;
+            }
+            await this.#backOff(e);
+            continue;
+          }
+          if (this.#state !== "listening" || !sw.isOn) {
+            // close() came first: the handler is never called after it
+            closeQuietly(sock);
+            return;
+          }
+          if (this.#drop) closeQuietly(sock);
+          else {
+            this.#num++;
+            const s = sock;
+            const a = addr;
+            sw.fork(() => this.#serve(s, a));
+          }
+          if (++batch >= this.#maxAccepts) {
+            batch = 0;
+            await Fiber.yield();
+          }
+        }
+      });
+    } catch (e) {
+      if (!isCancelled(e)) throw e;
+    }
+  }
+
+  #atLimit(): void {
+    const now = this.#clock.now();
+    if (now - this.#lastLimitWarning < WARNING_INTERVAL) return;
+    this.#lastLimitWarning = now;
+    this.#warn(
+      `Tcp.Server on ${Sockaddr.format(this.#address)} is at its limit of ${this.#max} connections (maxConnections): new clients wait until one closes`,
+    );
+  }
+
+  async #backOff(e: unknown): Promise<void> {
+    this.#acceptFailures++;
+    const delay = Math.min(1000, 10 * 2 ** Math.min(this.#acceptFailures - 1, 7));
+    const now = this.#clock.now();
+    if (now - this.#lastAcceptWarning >= WARNING_INTERVAL) {
+      this.#lastAcceptWarning = now;
+      this.#warn(
+        `Tcp.Server on ${Sockaddr.format(this.#address)}: accept failed, retrying in ${delay} ms: ${message(e)}`,
+      );
+    }
+    await this.#clock.sleep(delay);
+  }
+
+  async #serve(sock: StreamSocket, addr: StreamAddr): Promise<void> {
+    const parent = currentFiber();
+    const cc = new CancelContext(parent.cc);
+    const conn: Conn = { server: this, sock, addr, cc, forced: false, done: deferred<void>() };
+    this.#conns.add(conn);
+    let failed = false;
+    let error: unknown;
+    try {
+      sock.setNoDelay(true);
+      const ctx: ConnContext = { ...parent, cc, [kConn]: conn };
+      await runInFiber(ctx, () => this.#serveConn(conn));
+    } catch (e) {
+      failed = true;
+      error = e;
+    } finally {
+      cc.finish();
+    }
+    try {
+      await Cancel.protect(() => sock.close());
+    } catch (e) {
+      if (!failed) {
+        failed = true;
+        error = e;
+      }
+    }
+    this.#conns.delete(conn);
+    this.#num--;
+    const freed = this.#slotFreed;
+    if (freed !== null) {
+      this.#slotFreed = null;
+      freed();
+    }
+    conn.done.resolve();
+    if (failed) this.#handlerFailed(conn, error);
+  }
+
+  #handlerFailed(conn: Conn, e: unknown): void {
+    if (isCancelled(e) || isIoError(e, "ConnectionReset")) return;
+    if (conn.forced && isIoError(e, "Closed")) return;
+    if (e instanceof IoError)
+      e.addContext(`handling connection from ${Sockaddr.format(conn.addr)}`);
+    const h = this.#onHandlerError;
+    if (h === "ignore") return;
+    if (h === "raise") {
+      this.#raise(e);
+      return;
+    }
+    try {
+      h.call(conn.addr as A, e);
+    } catch (e2) {
+      this.#raise(e2);
+    }
+  }
+
+  /** Raises `err` (Async: to the monitor the server was created in), and closes the listener. */
+  #raise(err: unknown): void {
+    const parent = this.#parent;
+    if (parent !== undefined) {
+      try {
+        parent.fail(err);
+      } catch {
+        // The parent has finished: it cannot, while the server runs in it
+      }
+      this.#beginClose();
+      return;
+    }
+    if (this.#state === "closed") {
+      // Nothing is left to report it: make it an uncaught error, as Async's main monitor would
+      void Promise.reject(err);
+      return;
+    }
+    this.#recordError(err);
+    this.#beginClose();
+  }
+
+  #beginClose(): void {
+    if (this.#state !== "listening") return;
+    this.#state = "closing";
+    this.#acceptScope?.cancel(new ServerClosed());
+    void this.#finishClose();
+  }
+
+  async #finishClose(): Promise<void> {
+    try {
+      await Cancel.protect(() => this.#listener.close());
+    } catch (e) {
+      this.#recordError(e);
+    }
+    await this.#acceptDone;
+    this.#markClosed();
+    // The server's switch finishes once the remaining handlers have
+    this.#owner.stop();
+  }
+
+  #forceConnections(): void {
+    for (const c of this.#conns) {
+      if (c.forced) continue;
+      c.forced = true;
+      try {
+        c.cc.cancel(new ServerClosed());
+      } catch {
+        // a hook failed: the handler is cancelled all the same
+      }
+      closeQuietly(c.sock);
+    }
+  }
+
+  /**
+   * Stops accepting and closes the listening socket; resolves once it is closed (and, with
+   * `closeExistingConnections`, once every connection is closed and its handler has finished).
+   * The handler is never called after `close()`. Idempotent: later calls return the same
+   * promise (a call from inside one of the server's handlers gets its own promise, which does
+   * not wait for that handler).
+   * @throws (as a rejection) the error raised by a handler with `onHandlerError: "raise"` (or
+   *   a `call` that threw), if the server has no `sw`.
+   * @example
+   * ```ts
+   * await server.close({ closeExistingConnections: true });
+   * server.numConnections; // 0
+   * ```
+   */
+  close(opts: ServerCloseOptions = {}): Promise<void> {
+    this.#beginClose();
+    const listenerClosed = this.#closeFinished.promise;
+    if (opts?.closeExistingConnections !== true) return listenerClosed;
+    const self = currentConn();
+    const inside = self !== undefined && self.server === this;
+    if (!inside && this.#closeAll !== null) return this.#closeAll;
+    this.#forceConnections();
+    const handlers = [...this.#conns].filter((c) => c !== self).map((c) => c.done.promise);
+    const all = Promise.allSettled([listenerClosed, Promise.all(handlers)]).then(([r]) => {
+      if (r.status === "rejected") throw r.reason;
+    });
+    if (!inside) this.#closeAll = all;
+    return all;
+  }
+
+  /**
+   * Settles once the listening socket is closed, without closing it (Async's
+   * `close_finished`). Rejects as {@link close} does.
+   */
+  get closeFinished(): Promise<void> {
+    return this.#closeFinished.promise;
+  }
+
+  /** Whether the server is closing or closed (`close()` was called, or a handler raised). */
+  get isClosed(): boolean {
+    return this.#state !== "listening";
+  }
+
+  /** What the server listens on: the port (`onPort`), or the path (`onFile`). */
+  get listeningOn(): L {
+    return this.#listeningOn;
+  }
+
+  /** The address the server listens on (with the port the OS chose). */
+  get listeningOnAddress(): A {
+    return this.#address;
+  }
+
+  /**
+   * The listening socket. Accepting on it directly bypasses `maxConnections` and
+   * `onHandlerError`: use with care.
+   */
+  get listeningSocket(): ListeningSocket {
+    return this.#listener;
+  }
+
+  /** How many connections are being handled now. */
+  get numConnections(): number {
+    return this.#num;
+  }
+
+  /** The connection limit. */
+  get maxConnections(): number {
+    return this.#max;
+  }
+
+  /**
+   * Whether each new connection is accepted and closed at once (a "pause": clients see their
+   * connection closed rather than hanging in the backlog). The accept loop goes on at full
+   * speed meanwhile. Off by default.
+   * @throws TypeError if `drop` is not a boolean.
+   * @example
+   * ```ts
+   * server.setDropIncomingConnections(true); // maintenance
+   * ```
+   */
+  setDropIncomingConnections(drop: boolean): void {
+    if (typeof drop !== "boolean") {
+      throw new TypeError(`drop must be a boolean, got ${describe(drop)}`);
+    }
+    this.#drop = drop;
+  }
+
+  /**
+   * Checks the server's internal consistency (Async's `invariant`).
+   * @throws Error naming what is wrong.
+   */
+  invariant(): void {
+    const fail = (what: string): never => {
+      throw new Error(`Tcp.Server invariant failed: ${what}`);
+    };
+    const n = this.#num;
+    if (!Number.isInteger(n) || n < 0) fail(`numConnections is ${n}`);
+    if (n > this.#max) fail(`numConnections ${n} > maxConnections ${this.#max}`);
+    if (n !== this.#conns.size) fail(`numConnections ${n} but ${this.#conns.size} handlers`);
+    for (const c of this.#conns) if (c.server !== this) fail("a handler of another server");
+    if (this.#state === "closed" && this.#acceptRunning) fail("closed, yet still accepting");
+  }
+
+  /** A plain description: where it listens, its state and its connections. */
+  toJSON(): {
+    listeningOn: L;
+    listeningOnAddress: string;
+    state: "listening" | "closing" | "closed";
+    numConnections: number;
+    maxConnections: number;
+    maxAcceptsPerBatch: number;
+    dropIncomingConnections: boolean;
+  } {
+    return {
+      listeningOn: this.#listeningOn,
+      listeningOnAddress: Sockaddr.format(this.#address),
+      state: this.#state,
+      numConnections: this.#num,
+      maxConnections: this.#max,
+      maxAcceptsPerBatch: this.#maxAccepts,
+      dropIncomingConnections: this.#drop,
+    };
+  }
+
+  /** `Tcp.Server(tcp:127.0.0.1:40222, listening, 3 connections)`. */
+  toString(): string {
+    return `Tcp.Server(${Sockaddr.format(this.#address)}, ${this.#state}, ${this.#num} connections)`;
+  }
+
+  /** Closes the server and every connection: `close({ closeExistingConnections: true })`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close({ closeExistingConnections: true });
+  }
+}
