@@ -5,19 +5,10 @@
  * @module
  */
 import { Worker } from "node:worker_threads";
-import {
-  awaitCancellable,
-  type BlockingOptions,
-  Fiber,
-  IoError,
-  isIoError,
-  Semaphore,
-  Switch,
-  suspend,
-} from "../core/index.ts";
+import { IoError, isIoError, Semaphore, Switch, suspend } from "../core/index.ts";
 import { type ConnectionLimit, serveLoop } from "../net/run-server.ts";
-import { Sockaddr, type StreamAddr } from "../net/sockaddr.ts";
-import type { ConnectionHandler, ListeningSocket, StreamSocket } from "../net/types.ts";
+import { Sockaddr } from "../net/sockaddr.ts";
+import type { ConnectionHandler, ListeningSocket } from "../net/types.ts";
 import {
   type DomainWorkerData,
   type DomainWorkerMessage,
