@@ -677,7 +677,7 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
     if (!Array.isArray(bufs)) throw new TypeError(`bufs must be an array, got ${describe(bufs)}`);
     const n = bufs.length;
     for (let i = 0; i < n; i++) checkBuf(bufs[i], `bufs[${i}]`);
-    const bad = this.#unusable("write") ?? this.#sendShutError();
+    const bad = this.#unwritable();
     if (bad !== null) return Promise.reject(bad);
     const raw = this.#raw;
     if (n === 1) {
@@ -698,12 +698,19 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
     return this.#flushed(opts?.signal);
   }
 
-  #sendShutError(): IoError | null {
-    if (!this.#sendShut) return null;
-    return new IoError({
-      kind: "Closed",
-      cause: new Error('write: the socket was shut down for sending (shutdown("send"))'),
-    });
+  /** Why a write cannot start now, or `null` if it can. */
+  #unwritable(): IoError | null {
+    const bad = this.#unusable("write");
+    if (bad !== null) return bad;
+    if (this.#sendShut) {
+      return new IoError({
+        kind: "Closed",
+        cause: new Error('write: the socket was shut down for sending (shutdown("send"))'),
+      });
+    }
+    // Not writable at all (an imported read-only end, say): Node would drop the bytes quietly
+    if (!this.#raw.writable) return closedError("write");
+    return null;
   }
 
   /** Waits until every queued write has reached the kernel. */
@@ -731,7 +738,7 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
   }
 
   #pipeFrom(src: NodeStreamSocket, signal: AbortSignal | undefined): Promise<void> {
-    const bad = this.#unusable("write") ?? this.#sendShutError();
+    const bad = this.#unwritable();
     if (bad !== null) return Promise.reject(bad);
     const srcBad = src.#eof ? src.#unusableState("read") : src.#unusable("read");
     if (srcBad !== null) return Promise.reject(srcBad);
@@ -792,7 +799,7 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
   /** Writes a chunk the caller gives away: returns at once while Node's buffer is below its mark. */
   #writeOwned(chunk: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
     checkBuf(chunk, "chunk");
-    const bad = this.#unusable("write") ?? this.#sendShutError();
+    const bad = this.#unwritable();
     if (bad !== null) return Promise.reject(bad);
     if (chunk.length === 0) return RESOLVED;
     if (this.#raw.write(chunk)) return RESOLVED;

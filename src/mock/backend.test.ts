@@ -1,5 +1,6 @@
 import { afterEach, expect, test, vi } from "vitest";
 import { awaitCancellable, Fiber, Switch, traceln } from "../core/index.ts";
+import { currentEnv } from "../net/env.ts";
 import { Backend, type MockEnv } from "./backend.ts";
 import { MockClock } from "./clock.ts";
 import { MockDomainManager } from "./domain-manager.ts";
@@ -101,8 +102,13 @@ test("Backend.run() names the mock operations still waiting in a deadlock", asyn
   expect(e.message).toContain("still waiting: flow: read, a: read, b: read");
 });
 
-test("Backend.runFull() passes an environment shaped like the real run's", async () => {
-  await Backend.runFull((env: MockEnv) => {
+test("Backend.runFull() passes an environment shaped like the real run's, and installs it", async () => {
+  await Backend.runFull(async (env: MockEnv) => {
+    expect(currentEnv()).toBe(env);
+    await Fiber.both(
+      () => expect(currentEnv()).toBe(env),
+      () => expect(currentEnv()).toBe(env),
+    );
     expect(env.net).toBeInstanceOf(MockNet);
     expect(env.net.label).toBe("net");
     expect(env.clock).toBeInstanceOf(MockClock);

@@ -4,6 +4,7 @@
  * @module
  */
 import { runInFiber, type TraceSink } from "../core/index.ts";
+import type { Env } from "../net/env.ts";
 import { MockClock } from "./clock.ts";
 import { MockDomainManager } from "./domain-manager.ts";
 import { MockNet } from "./net.ts";
@@ -16,10 +17,11 @@ export interface RunOptions {
 }
 
 /**
- * The environment `Mock.Backend.runFull` passes: the same shape as the real `run`'s, so the
- * same application code runs on both.
+ * The environment `Mock.Backend.runFull` passes (and installs in the fiber context, where
+ * `currentEnv()` finds it): an `Env`, as the real `run` gives, so the same application code runs
+ * on both.
  */
-export interface MockEnv {
+export interface MockEnv extends Env {
   /** A mock network labelled `net` (unscripted: script it with `Mock.Net.on*`). */
   readonly net: MockNet;
   /** The mock wall clock: the same clock as `monoClock` (time starts at 0). */
@@ -78,7 +80,7 @@ function runFull<T>(fn: (env: MockEnv) => T | Promise<T>, opts: RunOptions = {})
   };
   const scheduler = new MockScheduler();
   return new Promise<T>((resolve, reject) => {
-    const ctx = scheduler.start(sink, clock, reject);
+    const ctx = scheduler.start(sink, clock, reject, env);
     let result: T | Promise<T>;
     try {
       result = runInFiber(ctx, () => fn(env));

@@ -62,20 +62,28 @@ export class MockScheduler implements Scheduler {
   #ctx: FiberContext | undefined = undefined;
 
   /**
-   * Starts the run: returns the root context its fibers run in, and begins checking for
-   * quiescence. `onDeadlock` is called (once) if the run deadlocks.
+   * Starts the run: returns the root context its fibers run in (with `env` as the running
+   * environment), and begins checking for quiescence. `onDeadlock` is called (once) if the run
+   * deadlocks.
    */
   start(
     trace: TraceSink,
     clock: AdvancingClock | undefined,
     onDeadlock: (e: DeadlockDetected) => void,
+    env?: unknown,
   ): FiberContext {
     if (this.#state !== "new") throw new Error("MockScheduler: already started");
     this.#state = "running";
     this.#clock = clock;
     this.#onDeadlock = onDeadlock;
     const parent = currentFiber();
-    this.#ctx = { cc: new CancelContext(parent.cc), trace, tracePrefix: "", scheduler: this };
+    this.#ctx = {
+      cc: new CancelContext(parent.cc),
+      trace,
+      tracePrefix: "",
+      scheduler: this,
+      env,
+    };
     active.push(this);
     this.#schedule();
     return this.#ctx;

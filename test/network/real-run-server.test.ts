@@ -26,6 +26,7 @@ describe("runServer on real sockets", () => {
       Switch.run(async (sw) => {
         const l = await net.listen("tcp:127.0.0.1:0", { sw, backlog: 10 * N });
         const stop = deferred<string>();
+        const full = deferred<void>();
         const [result] = await Fiber.pair(
           () =>
             runServer(
@@ -33,9 +34,11 @@ describe("runServer on real sockets", () => {
               async (flow: StreamSocket) => {
                 active++;
                 most = Math.max(most, active);
+                // The first N hold their slots until all N run at once: then the limit is full
+                if (active === N) full.resolve();
                 try {
+                  await full.promise;
                   const msg = await readAllText(flow);
-                  await sleep(10); // hold the slot a little, so others queue up
                   await copyString(`re: ${msg}`, flow);
                 } finally {
                   active--;
