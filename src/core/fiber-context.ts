@@ -33,6 +33,19 @@ export interface FiberContext {
 export interface Scheduler {
   /** Resolves once every other runnable fiber has had a turn. */
   yield(): Promise<void>;
+  /**
+   * Called by `suspend` when a blocking operation completes or is cancelled: runs `resume`
+   * (which settles the operation's promise) now or later. The mock backend queues it behind
+   * the fibers already runnable, as Eio's run queue does, so that mock runs are deterministic
+   * and interleave as Eio's. Absent (real backends): `resume` runs at once.
+   */
+  wake?(resume: () => void): void;
+  /**
+   * Awaited (through {@link afterFork}) after starting a new fiber and before the parent goes
+   * on: resolves once the new fiber has run until it blocks, as Eio's `fork` runs the new fiber
+   * first. Absent (real backends): no wait.
+   */
+  forked?(): Promise<void>;
 }
 
 /** The real scheduler: yielding lets pending promise jobs and I/O callbacks run first. */
@@ -65,6 +78,16 @@ export function currentCancelContext(): CancelContext {
 /** Runs `fn` as a fiber with context `ctx`; asynchronous continuations keep it. */
 export function runInFiber<T>(ctx: FiberContext, fn: () => T): T {
   return storage.run(ctx, fn);
+}
+
+/**
+ * Lets a fiber just forked run until it blocks before its parent goes on, as Eio's `fork`
+ * does, when the backend asks for it (the mock backend does). Returns the promise to await, or
+ * `undefined` on real backends; write `const p = afterFork(); if (p !== undefined) await p;`
+ * so that real backends pay no extra tick.
+ */
+export function afterFork(): Promise<void> | undefined {
+  return currentFiber().scheduler.forked?.();
 }
 
 /** A copy of the current context with another cancellation context. */

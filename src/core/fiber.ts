@@ -5,7 +5,7 @@
  */
 import { CancelContext } from "./cancel-context.ts";
 import { Cancelled, combineErrors, isCancelled } from "./errors.ts";
-import { currentCancelContext, currentFiber, runInFiber } from "./fiber-context.ts";
+import { afterFork, currentCancelContext, currentFiber, runInFiber } from "./fiber-context.ts";
 import { suspend } from "./suspend.ts";
 import { Switch } from "./switch.ts";
 
@@ -56,7 +56,13 @@ async function anyGen<T>(fs: readonly Thunk<T>[], combine?: (a: T, b: T) => T): 
   };
   const running: Promise<void>[] = [];
   try {
-    for (const f of fs) running.push(wrap(f));
+    for (let i = 0; i < fs.length; i++) {
+      running.push(wrap(fs[i] as Thunk<T>));
+      if (i < fs.length - 1) {
+        const p = afterFork();
+        if (p !== undefined) await p;
+      }
+    }
     await Promise.all(running);
   } finally {
     cc.finish();
@@ -100,6 +106,8 @@ export const Fiber = {
       sw.fork(async () => {
         a = await f();
       });
+      const p = afterFork();
+      if (p !== undefined) await p;
       sw.check();
       return await g();
     });
@@ -110,7 +118,11 @@ export const Fiber = {
   all(fs: readonly Thunk<void>[]): Promise<void> {
     return Switch.run(async (sw) => {
       const last = fs.length - 1;
-      for (let i = 0; i < last; i++) sw.fork(fs[i] as Thunk<void>);
+      for (let i = 0; i < last; i++) {
+        sw.fork(fs[i] as Thunk<void>);
+        const p = afterFork();
+        if (p !== undefined) await p;
+      }
       if (last >= 0) {
         sw.check();
         await (fs[last] as Thunk<void>)();

@@ -22,6 +22,7 @@ export {
 } from "./errors.ts";
 export { Fiber } from "./fiber.ts";
 export {
+  afterFork,
   currentCancelContext,
   currentFiber,
   defaultScheduler,

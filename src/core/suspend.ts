@@ -6,7 +6,7 @@
  */
 import { type CancelContext, type CancelHook, cancelledError } from "./cancel-context.ts";
 import { Cancelled } from "./errors.ts";
-import { currentCancelContext } from "./fiber-context.ts";
+import { currentFiber } from "./fiber-context.ts";
 
 /** Options every blocking operation takes. */
 export interface BlockingOptions {
@@ -25,11 +25,21 @@ export function suspend<T>(
   start: (resolve: (v: T) => void, reject: (e: unknown) => void) => (() => void) | undefined,
   signal?: AbortSignal,
 ): Promise<T> {
-  const cc = currentCancelContext();
+  const { cc, scheduler } = currentFiber();
   if (cc.cancelled) return Promise.reject(new Cancelled(cc.reason));
   if (signal?.aborted) return Promise.reject(new Cancelled(signal.reason));
   return new Promise<T>((resolve, reject) => {
-    const op = new Suspension<T>(cc, signal, resolve, reject);
+    // The mock backend queues wake-ups behind the fibers already runnable (Eio's run queue).
+    const wake = scheduler.wake;
+    const op =
+      wake === undefined
+        ? new Suspension<T>(cc, signal, resolve, reject)
+        : new Suspension<T>(
+            cc,
+            signal,
+            (v) => wake.call(scheduler, () => resolve(v)),
+            (e) => wake.call(scheduler, () => reject(e)),
+          );
     let abort: (() => void) | undefined;
     try {
       abort = start(op.resolve, op.reject);

@@ -211,12 +211,22 @@ export class Switch {
       return;
     }
     if (isThenable(r)) {
-      r.then(
-        () => this.#fiberEnded(daemon, undefined, false),
-        (e: unknown) => this.#fiberEnded(daemon, e, true),
-      );
+      // Callbacks made once per switch, not per fiber: a server's idle connections hold them
+      if (daemon) {
+        this.#daemonOk ??= () => this.#fiberEnded(true, undefined, false);
+        this.#daemonErr ??= (e: unknown) => this.#fiberEnded(true, e, true);
+        r.then(this.#daemonOk, this.#daemonErr);
+      } else {
+        this.#fiberOk ??= () => this.#fiberEnded(false, undefined, false);
+        this.#fiberErr ??= (e: unknown) => this.#fiberEnded(false, e, true);
+        r.then(this.#fiberOk, this.#fiberErr);
+      }
     } else this.#fiberEnded(daemon, undefined, false);
   }
+  #fiberOk: (() => void) | null = null;
+  #fiberErr: ((e: unknown) => void) | null = null;
+  #daemonOk: (() => void) | null = null;
+  #daemonErr: ((e: unknown) => void) | null = null;
 
   /**
    * Calls `fn` as a new fiber in the switch's cancellation context, inheriting the rest of

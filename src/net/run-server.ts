@@ -2,7 +2,13 @@
  * `runServer` (Eio's `Net.run_server`).
  * @module
  */
-import { awaitCancellable, type BlockingOptions, Fiber, Semaphore, Switch } from "../core/index.ts";
+import {
+  awaitCancellable,
+  type BlockingOptions,
+  Fiber,
+  Semaphore,
+  Switch,
+} from "../core/index.ts";
 import { acceptFork } from "./listening-socket-base.ts";
 import type { StreamAddr } from "./sockaddr.ts";
 import type { ConnectionHandler, DomainManager, ListeningSocket, StreamSocket } from "./types.ts";
@@ -143,13 +149,23 @@ export async function serveLoop<T>(
   const { onError, limit, stop } = opts;
   const acquireFirst = opts.acquireFirst ?? true;
   let started = false;
-  const wrapped = async (flow: StreamSocket, addr: StreamAddr): Promise<void> => {
+  // Made once per loop, not per connection: an idle connection holds no async frame of ours
+  const done = (): void => limit?.release();
+  const failed = (e: unknown): never => {
+    limit?.release();
+    throw e;
+  };
+  const wrapped = (flow: StreamSocket, addr: StreamAddr): void | Promise<void> => {
     started = true;
+    let r: void | Promise<void>;
     try {
-      await handler(flow, addr);
-    } finally {
+      r = handler(flow, addr);
+    } catch (e) {
       limit?.release();
+      throw e;
     }
+    if (r instanceof Promise) return r.then(done, failed);
+    limit?.release();
   };
   const acceptOne = async (): Promise<void> => {
     if (limit === null) {
@@ -187,3 +203,4 @@ export async function serveLoop<T>(
   // awaitCancellable: a plain `await stop` would keep Fiber.first waiting after a failure
   return Fiber.first(accept, () => awaitCancellable(stop));
 }
+

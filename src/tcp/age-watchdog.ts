@@ -47,7 +47,7 @@ function startTimer(clock: Clock, ctx: FiberContext, deadline: number, fn: () =>
 }
 
 /**
- * The watchdog of one clock. A writer is `add`ed when data becomes pending; the timer is armed
+ * The watchdog of one clock (get it with `AgeWatchdog.of(clock)`). A writer is `add`ed when data becomes pending; the timer is armed
  * for the earliest deadline; when it fires, overdue writers expire and writers with nothing
  * pending leave, and it is re-armed only if some writer still has data pending.
  *
@@ -72,7 +72,13 @@ export class AgeWatchdog {
     this.#lazy = clock === monoClock || clock === realClock;
   }
 
-  /** The watchdog shared by every writer on `clock`. */
+  /**
+   * The watchdog shared by every writer on `clock`.
+   * @example
+   * ```ts
+   * AgeWatchdog.of(monoClock).armed; // whether some writer has data pending
+   * ```
+   */
   static of(clock: Clock): AgeWatchdog {
     let w = watchdogs.get(clock);
     if (w === undefined) {

@@ -23,6 +23,16 @@ export const CONNECTION_FORCE_CLOSE_AFTER = 30_000;
 /**
  * A connected socket whose `close()` also releases what owns it (the private switch of a
  * `Tcp.connect` made without `sw`). Everything else goes to the socket itself.
+ * @example
+ * ```ts
+ * const owner = detachedOwner();
+ * const inner = await net.connect(addr, { sw: owner.sw });
+ * const sock = new OwnedSocket(inner, async () => {
+ *   await inner.close();
+ *   owner.stop();
+ *   await owner.finished;
+ * });
+ * ```
  */
 export class OwnedSocket implements StreamSocket {
   readonly #inner: StreamSocket;
@@ -102,7 +112,14 @@ export interface ReaderWriterOptions {
   readonly cancel?: ((reason: unknown) => void) | undefined;
 }
 
-/** Checks `readerBufferSize`. @throws RangeError naming it. */
+/**
+ * Checks the `readerBufferSize` option (absent, or an integer >= 1).
+ * @throws RangeError naming it.
+ * @example
+ * ```ts
+ * checkReaderBufferSize(0); // throws RangeError: readerBufferSize must be an integer >= 1, got 0
+ * ```
+ */
 export function checkReaderBufferSize(n: unknown): void {
   if (n !== undefined && (typeof n !== "number" || !Number.isInteger(n) || n < 1)) {
     throw new RangeError(`readerBufferSize must be an integer >= 1, got ${String(n)}`);
@@ -116,6 +133,13 @@ export function checkReaderBufferSize(n: unknown): void {
  * cancels `fn`.
  * @throws `fn`'s error (later errors, from closing, kept on it); else the writer's failure or
  *   a close error. A `Cancelled` loses to any real error.
+ * @example
+ * ```ts
+ * const line = await withReaderWriter(sock, () => sock.close(), rwOpts, async (reader, writer) => {
+ *   writer.writeLine("hello");
+ *   return await reader.readLine();
+ * });
+ * ```
  */
 export async function withReaderWriter<T>(
   sock: StreamSocket,

@@ -64,6 +64,10 @@ function ambient(): Ambient | undefined {
 /**
  * The `Net` to use: `opts.net`, else the running env's.
  * @throws TypeError naming `what` if there is neither, or `opts.net` is not a Net.
+ * @example
+ * ```ts
+ * const net = resolveNet(opts, "Tcp.connect"); // opts.net, or env.net inside run()
+ * ```
  */
 export function resolveNet(opts: TcpEnvOptions | undefined, what: string): Net {
   const given = opts?.net;
@@ -84,6 +88,10 @@ export function resolveNet(opts: TcpEnvOptions | undefined, what: string): Net {
 /**
  * The clock to use: `opts.clock`, else the running env's monotonic clock, else the real one.
  * @throws TypeError naming `what` if `opts.clock` is not a Clock.
+ * @example
+ * ```ts
+ * const clock = resolveClock({ clock: env.monoClock }, "Tcp.connect");
+ * ```
  */
 export function resolveClock(opts: TcpEnvOptions | undefined, what: string): Clock {
   const given = opts?.clock;

@@ -69,7 +69,14 @@ export class ConnectionAttemptAborted extends Error {
   }
 }
 
-/** Formats a duration the way Async prints a `Time.Span` (`2m`, `30s`, `1.5s`, `250ms`). */
+/**
+ * Formats a duration the way Async prints a `Time.Span` (`2m`, `30s`, `1.5s`, `250ms`).
+ * @example
+ * ```ts
+ * formatSpan(120_000); // "2m"
+ * formatSpan(1500); // "1.5s"
+ * ```
+ */
 export function formatSpan(ms: number): string {
   if (ms === Infinity) return "forever";
   if (ms >= 3_600_000 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;

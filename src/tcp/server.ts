@@ -160,6 +160,15 @@ function closeQuietly(sock: StreamSocket): void {
   sock.close().catch(() => {});
 }
 
+/** Cancels `cc` (a failing cancel hook does not stop the cancellation). */
+function cancelQuietly(cc: CancelContext, reason: unknown): void {
+  try {
+    cc.cancel(reason);
+  } catch {
+    // the hooks have all run; the context is cancelled
+  }
+}
+
 function defaultWarning(m: string): void {
   process.emitWarning(m, { type: "TcpServerWarning" });
 }
@@ -411,7 +420,7 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
       withReaderWriter(
         conn.sock,
         () => conn.sock.close(),
-        { ...rw, peer: () => Sockaddr.format(conn.addr), cancel: (e) => conn.cc.cancel(e) },
+        { ...rw, peer: () => Sockaddr.format(conn.addr), cancel: (e) => cancelQuietly(conn.cc, e) },
         (reader, writer) => handler(conn.addr as A, reader, writer),
       ),
     );
@@ -659,11 +668,7 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
     for (const c of this.#conns) {
       if (c.forced) continue;
       c.forced = true;
-      try {
-        c.cc.cancel(new ServerClosed());
-      } catch {
-        // a hook failed: the handler is cancelled all the same
-      }
+      cancelQuietly(c.cc, new ServerClosed());
       closeQuietly(c.sock);
     }
   }

@@ -83,7 +83,15 @@ function describe(x: unknown): string {
   return typeof x === "object" ? "an object" : `${typeof x} ${String(x)}`;
 }
 
-/** Checks a buffer age limit. @throws TypeError/RangeError naming `name`. */
+/**
+ * Checks a buffer age limit and returns it in ms (`Infinity` for `"unlimited"`).
+ * @throws TypeError/RangeError naming `name`.
+ * @example
+ * ```ts
+ * checkBufferAgeLimit({ atMost: 5000 }); // 5000
+ * checkBufferAgeLimit("unlimited"); // Infinity
+ * ```
+ */
 export function checkBufferAgeLimit(limit: unknown, name = "bufferAgeLimit"): number {
   if (limit === "unlimited") return Infinity;
   if (typeof limit !== "object" || limit === null || !("atMost" in limit)) {

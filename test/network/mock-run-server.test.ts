@@ -1,6 +1,6 @@
 /**
  * Eio's network.md, "run_server": `Net.runServer` on a mock listening socket, each case
- * asserting the whole trace, the result and the error.
+ * asserting the whole trace, the result and the error. The traces are Eio's, line for line.
  */
 import { describe, expect, test } from "vitest";
 import { runServer } from "./mock-scenarios.ts";
@@ -9,49 +9,90 @@ import { show, transcript } from "./mock-support.ts";
 describe("runServer() on Mock.Net (Eio network.md, run_server)", () => {
   test("runServer() finishes the running handlers after a graceful stop", async () => {
     const r = await transcript(runServer.graceful);
-    // Differs from Eio: JS starts both()'s second branch at the first await of the first, so
-    // the stop comes before most accepts. The core scheduling patch gives Eio's trace exactly.
     expect(r.trace).toMatchInlineSnapshot(`
-      "Begin graceful shutdown
-      tcp/80: accepted connection from tcp:127.0.0.1:30000
+      "tcp/80: accepted connection from tcp:127.0.0.1:30000
       flow0: read "Hi"
+      tcp/80: accepted connection from tcp:127.0.0.1:30001
+      flow1: read "Hi"
+      tcp/80: accepted connection from tcp:127.0.0.1:30002
+      flow2: read "Hi"
+      Begin graceful shutdown
       flow0: wrote "Bye"
-      flow0: closed"
+      flow0: closed
+      flow1: wrote "Bye"
+      flow1: closed
+      flow2: wrote "Bye"
+      flow2: closed"
     `);
     expect(r.error).toBeUndefined();
   });
 
   test("runServer() closes every connection at once when cancelled", async () => {
     const r = await transcript(runServer.nonGraceful);
-    // Differs from Eio: the failing branch starts at runServer's first await, so only one
-    // connection is accepted. The core scheduling patch gives Eio's trace exactly.
     expect(r.trace).toMatchInlineSnapshot(`
       "tcp/80: accepted connection from tcp:127.0.0.1:30000
-      flow0: closed"
+      flow0: read "Hi"
+      tcp/80: accepted connection from tcp:127.0.0.1:30001
+      flow1: read "Hi"
+      tcp/80: accepted connection from tcp:127.0.0.1:30002
+      flow2: read "Hi"
+      flow0: closed
+      flow1: closed
+      flow2: closed"
     `);
     expect(show(r.error)).toMatchInlineSnapshot(`"Error: Simulated error"`);
   });
 
   test("runServer() with 3 domains finishes the running handlers after a graceful stop", async () => {
     const r = await transcript(runServer.threeDomainsGraceful);
-    // Differs from Eio: the stop branch yields before the accept loops do, so they are stopped
-    // before accepting anything. The core scheduling patch gives Eio's trace exactly.
-    expect(r.trace).toMatchInlineSnapshot(`"[0] Requested graceful shutdown"`);
+    expect(r.trace).toMatchInlineSnapshot(`
+      "[1] tcp/80: accepted connection from tcp:127.0.0.1:30000
+      [1] flow0: read "Hi"
+      [2] tcp/80: accepted connection from tcp:127.0.0.1:30001
+      [2] flow1: read "Hi"
+      [0] tcp/80: accepted connection from tcp:127.0.0.1:30002
+      [0] flow2: read "Hi"
+      [1] flow0: wrote "Bye"
+      [1] flow0: closed
+      [1] tcp/80: accepted connection from tcp:127.0.0.1:30003
+      [1] flow3: read "Hi"
+      [2] flow1: wrote "Bye"
+      [2] flow1: closed
+      [2] tcp/80: accepted connection from tcp:127.0.0.1:30004
+      [2] flow4: read "Hi"
+      [0] flow2: wrote "Bye"
+      [0] flow2: closed
+      [0] tcp/80: accepted connection from tcp:127.0.0.1:30005
+      [0] flow5: read "Hi"
+      [0] Requested graceful shutdown
+      [1] flow3: wrote "Bye"
+      [1] flow3: closed
+      [2] flow4: wrote "Bye"
+      [2] flow4: closed
+      [0] flow5: wrote "Bye"
+      [0] flow5: closed"
+    `);
     expect(r.error).toBeUndefined();
   });
 
   test("runServer() with 3 domains closes every connection at once when cancelled", async () => {
     const r = await transcript(runServer.threeDomainsAborting);
-    // Differs from Eio (empty): the failing branch yields before the accept loops do. The core
-    // scheduling patch gives Eio's trace exactly.
-    expect(r.trace).toMatchInlineSnapshot(`""`);
+    expect(r.trace).toMatchInlineSnapshot(`
+      "[1] tcp/80: accepted connection from tcp:127.0.0.1:30000
+      [1] flow0: read "Hi"
+      [2] tcp/80: accepted connection from tcp:127.0.0.1:30001
+      [2] flow1: read "Hi"
+      [0] tcp/80: accepted connection from tcp:127.0.0.1:30002
+      [0] flow2: read "Hi"
+      [1] flow0: closed
+      [2] flow1: closed
+      [0] flow2: closed"
+    `);
     expect(show(r.error)).toMatchInlineSnapshot(`"Error: Simulated error"`);
   });
 
   test("runServer() never runs more than maxConnections handlers at once", async () => {
     const r = await transcript(runServer.limitedToTwo);
-    // Differs from Eio: a woken fiber (the accept loop, on a released slot) runs before those
-    // already queued. The core scheduling patch gives Eio's trace exactly.
     expect(r.trace).toMatchInlineSnapshot(`
       "tcp/80: accepted connection from tcp:127.0.0.1:30000
       flow0: read "Hi"
@@ -59,10 +100,10 @@ describe("runServer() on Mock.Net (Eio network.md, run_server)", () => {
       flow1: read "Hi"
       flow0: wrote "Bye"
       flow0: closed
-      tcp/80: accepted connection from tcp:127.0.0.1:30002
-      flow2: read "Hi"
       flow1: wrote "Bye"
       flow1: closed
+      tcp/80: accepted connection from tcp:127.0.0.1:30002
+      flow2: read "Hi"
       tcp/80: accepted connection from tcp:127.0.0.1:30003
       flow3: read "Hi"
       Begin graceful shutdown

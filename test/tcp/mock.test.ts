@@ -51,13 +51,13 @@ describe("the shout server on weir/mock", () => {
       flow0: wrote "HELLO\\n"
       flow0: wrote "WORLD\\n"
       flow0: wrote "BYE\\n"
-      flow0: closed
       tcp/80: accepted connection from tcp:127.0.0.1:30001
       flow1: read "one\\n"
                   "bye\\n"
                   "ignored\\n"
       flow1: wrote "ONE\\n"
       flow1: wrote "BYE\\n"
+      flow0: closed
       flow1: closed
       tcp/80: closed"
     `);
@@ -198,14 +198,14 @@ describe("maxAcceptsPerBatch on weir/mock", () => {
       tcp/80: accepted connection from tcp:127.0.0.1:30000
       flow0: read "x\\n"
       flow0: wrote "x\\n"
-      flow0: closed
       tcp/80: accepted connection from tcp:127.0.0.1:30001
       flow1: read "x\\n"
       flow1: wrote "x\\n"
-      flow1: closed
       tcp/80: accepted connection from tcp:127.0.0.1:30002
+      flow0: closed
       flow2: read "x\\n"
       flow2: wrote "x\\n"
+      flow1: closed
       flow2: closed
       tcp/80: closed"
     `);
@@ -221,12 +221,12 @@ describe("maxAcceptsPerBatch on weir/mock", () => {
       tcp/80: accepted connection from tcp:127.0.0.1:30002
       flow0: read "x\\n"
       flow0: wrote "x\\n"
-      flow0: closed
       flow1: read "x\\n"
       flow1: wrote "x\\n"
-      flow1: closed
       flow2: read "x\\n"
       flow2: wrote "x\\n"
+      flow0: closed
+      flow1: closed
       flow2: closed
       tcp/80: closed"
     `);
