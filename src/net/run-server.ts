@@ -2,13 +2,7 @@
  * `runServer` (Eio's `Net.run_server`).
  * @module
  */
-import {
-  awaitCancellable,
-  type BlockingOptions,
-  Fiber,
-  Semaphore,
-  Switch,
-} from "../core/index.ts";
+import { awaitCancellable, type BlockingOptions, Fiber, Semaphore, Switch } from "../core/index.ts";
 import { acceptFork } from "./listening-socket-base.ts";
 import type { StreamAddr } from "./sockaddr.ts";
 import type { ConnectionHandler, DomainManager, ListeningSocket, StreamSocket } from "./types.ts";
@@ -203,4 +197,3 @@ export async function serveLoop<T>(
   // awaitCancellable: a plain `await stop` would keep Fiber.first waiting after a failure
   return Fiber.first(accept, () => awaitCancellable(stop));
 }
-
