@@ -395,9 +395,12 @@ export class BufReader implements Source {
    * const status = await r.line(); // "HTTP/1.1 200 OK"
    * ```
    */
-  async line(): Promise<string> {
-    if (this.#busy) throw busyError();
-    return this.#lineFast() ?? this.#guard(() => this.#lineSlow(0));
+  line(): Promise<string> {
+    // Not async: a line already buffered costs one resolved promise, not an async frame
+    if (this.#busy) return Promise.reject(busyError());
+    const s = this.#lineFast();
+    if (s !== undefined) return Promise.resolve(s);
+    return this.#guard(() => this.#lineSlow(0));
   }
 
   /**
