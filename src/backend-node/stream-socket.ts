@@ -18,6 +18,7 @@ import {
   type Switch,
   suspend,
 } from "../core/index.ts";
+import { pump } from "../flow/flow-ops.ts";
 import type { ShutdownCommand, Source } from "../flow/types.ts";
 import type { Ipaddr } from "../net/ipaddr.ts";
 import type { StreamAddr, TcpAddr } from "../net/sockaddr.ts";
@@ -28,8 +29,6 @@ import { type HasUnixFd, handleFd, unixFd } from "./unix-fd.ts";
 
 const EMPTY = Buffer.alloc(0);
 const RESOLVED: Promise<void> = Promise.resolve();
-/** How much the generic `copyFrom` loop reads at a time from a source without `readChunk`. */
-const COPY_BUFFER_SIZE = 64 * 1024;
 
 /** Where a `net.Socket` keeps the wrapper its listeners report to. */
 const kOwner = Symbol("weir.NodeStreamSocket");
@@ -769,30 +768,11 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
       throw new TypeError(`src must be a Source, got ${describe(src)}`);
     }
     const signal = opts?.signal;
-    if (typeof src.readChunk === "function") {
-      for (;;) {
-        let chunk: Uint8Array;
-        try {
-          chunk = await src.readChunk(opts);
-        } catch (e) {
-          if (e instanceof EndOfFile) break;
-          throw e;
-        }
-        await this.#writeOwned(chunk, signal);
-      }
-    } else {
-      const buf = new Uint8Array(COPY_BUFFER_SIZE);
-      for (;;) {
-        let n: number;
-        try {
-          n = await src.readInto(buf, opts);
-        } catch (e) {
-          if (e instanceof EndOfFile) break;
-          throw e;
-        }
-        await this.write([buf.subarray(0, n)], opts);
-      }
-    }
+    await pump(
+      src,
+      (chunk, owned) => (owned ? this.#writeOwned(chunk, signal) : this.write([chunk], opts)),
+      opts,
+    );
     if (this.#raw.writableLength > 0) await this.#flushed(signal);
   }
 

@@ -40,7 +40,26 @@ export function copy(src: Source, dst: Sink, opts?: BlockingOptions): Promise<vo
   return copyLoop(src, dst, opts);
 }
 
-async function copyLoop(src: Source, dst: Sink, opts?: BlockingOptions): Promise<void> {
+function copyLoop(src: Source, dst: Sink, opts?: BlockingOptions): Promise<void> {
+  return pump(src, (chunk) => dst.write([chunk], opts), opts);
+}
+
+/**
+ * Reads `src` to its end and hands each piece to `write`, the loop of {@link copy} for sinks
+ * that implement `copyFrom` themselves. With `src.readChunk` the chunks are the caller's to
+ * keep (`owned` is true); otherwise one {@link COPY_BUFFER_SIZE} buffer is reused, so `write`
+ * must be done with it when its promise resolves.
+ * @throws what `src` or `write` throw (not EndOfFile: that ends the loop).
+ * @example
+ * ```ts
+ * await pump(src, (chunk) => sink.write([chunk]));
+ * ```
+ */
+export async function pump(
+  src: Source,
+  write: (chunk: Uint8Array, owned: boolean) => Promise<void>,
+  opts?: BlockingOptions,
+): Promise<void> {
   if (src.readChunk !== undefined) {
     for (;;) {
       let chunk: Uint8Array;
@@ -50,7 +69,7 @@ async function copyLoop(src: Source, dst: Sink, opts?: BlockingOptions): Promise
         if (e instanceof EndOfFile) return;
         throw e;
       }
-      await dst.write([chunk], opts);
+      await write(chunk, true);
     }
   }
   const buf = new Uint8Array(COPY_BUFFER_SIZE);
@@ -62,7 +81,7 @@ async function copyLoop(src: Source, dst: Sink, opts?: BlockingOptions): Promise
       if (e instanceof EndOfFile) return;
       throw e;
     }
-    await dst.write([buf.subarray(0, n)], opts);
+    await write(buf.subarray(0, n), false);
   }
 }
 

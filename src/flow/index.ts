@@ -14,7 +14,7 @@ export {
 } from "./buf-read.ts";
 export { BufWrite, type BufWriteOptions, BufWriter, FlushAborted } from "./buf-write.ts";
 export { Flow } from "./flow.ts";
-export { COPY_BUFFER_SIZE, type ReadAllOptions } from "./flow-ops.ts";
+export { COPY_BUFFER_SIZE, pump, type ReadAllOptions } from "./flow-ops.ts";
 export {
   DEFAULT_HIGH_WATER_MARK,
   type ToNodeWritableOptions,
