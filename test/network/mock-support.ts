@@ -31,16 +31,6 @@ export function show(e: unknown): string {
 }
 
 /** `Promise.withResolvers()` (Eio's `Promise.create`). */
-export function promiseWithResolvers<T>(): {
-  promise: Promise<T>;
-  resolve: (v: T) => void;
-  reject: (e: unknown) => void;
-} {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
+export function promiseWithResolvers<T>(): PromiseWithResolvers<T> {
+  return Promise.withResolvers<T>();
 }

@@ -95,19 +95,9 @@ export async function until(cond: () => boolean, what: string, ms = 5000): Promi
   }
 }
 
-/** A promise and its resolvers (`Promise.withResolvers`, which the tsconfig's lib lacks). */
-export function deferred<T = void>(): {
-  promise: Promise<T>;
-  resolve: (v: T) => void;
-  reject: (e: unknown) => void;
-} {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
+/** A promise and its resolvers (`Promise.withResolvers`). */
+export function deferred<T = void>(): PromiseWithResolvers<T> {
+  return Promise.withResolvers<T>();
 }
 
 /** Waits for `ms` of real time. */

@@ -42,18 +42,8 @@ export function tick(): Promise<void> {
 }
 
 /** A promise with its resolve function. */
-export function deferred<T = void>(): {
-  promise: Promise<T>;
-  resolve: (v: T) => void;
-  reject: (e: unknown) => void;
-} {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
+export function deferred<T = void>(): PromiseWithResolvers<T> {
+  return Promise.withResolvers<T>();
 }
 
 /** Waits (really) `ms` milliseconds. */
