@@ -14,7 +14,7 @@ import { respond, serve } from "./line-server.ts";
 function listenerWithClient(client: ReturnType<typeof Mock.Flow.make>, onSecondAccept: () => void) {
   const listener = Mock.Net.listeningSocket("tcp/7000");
   Mock.Net.onAccept(listener, [
-    { return: [client, Sockaddr.tcp(Ipaddr.parse("10.0.0.1"), 5555)] },
+    { return: [client, Sockaddr.tcp(Ipaddr.parse("127.0.0.1"), 5555)] },
     {
       run: () => {
         onSecondAccept();
@@ -56,7 +56,7 @@ test("serve() answers a client line by line until QUIT", async () => {
   );
   expect(trace).toMatchInlineSnapshot(`
     [
-      "tcp/7000: accepted connection from tcp:10.0.0.1:5555",
+      "tcp/7000: accepted connection from tcp:127.0.0.1:5555",
       "client: read "PING\\n"",
       "client: wrote "PONG\\n"",
       "client: read "ECHO hello world\\n"",
@@ -89,7 +89,7 @@ test("serve() disconnects a client idle for 30 s of mock time, in milliseconds o
   );
   expect(trace).toMatchInlineSnapshot(`
     [
-      "tcp/7000: accepted connection from tcp:10.0.0.1:5555",
+      "tcp/7000: accepted connection from tcp:127.0.0.1:5555",
       "client: read "PING\\n"",
       "client: wrote "PONG\\n"",
       "mock time is now 30000",
