@@ -311,6 +311,9 @@ interface InetHandle {
   getsockname?(out: { address?: string; port?: number }): number;
 }
 
+/** The scratch object {@link inetName} hands to the handle. */
+const nameScratch: { address?: string | undefined; port?: number | undefined } = {};
+
 /**
  * The peer's or the local TCP address of `raw`, or `undefined` if the socket is closed.
  * Asks the handle directly: `socket.remoteAddress` would also keep a copy on the socket for
@@ -326,11 +329,14 @@ export function inetName(raw: Socket, which: "peer" | "local"): TcpAddr | undefi
   let address: string | undefined;
   let port: number | undefined;
   if (h !== null && h !== undefined && typeof get === "function") {
-    const out: { address?: string; port?: number } = {};
+    // One scratch object for every call (accept's hot path); emptied after each use
+    const out = nameScratch;
     if (get.call(h, out) === 0) {
       address = out.address;
       port = out.port;
     }
+    out.address = undefined;
+    out.port = undefined;
   } else {
     address = which === "peer" ? raw.remoteAddress : raw.localAddress;
     port = which === "peer" ? raw.remotePort : raw.localPort;
@@ -867,5 +873,37 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
   [unixFd](): number | undefined {
     if (this.#state !== "open") return undefined;
     return handleFd(this.#raw);
+  }
+
+  /**
+   * Optional synchronous {@link write} (for `Tcp.Writer`, which flushes without a promise when
+   * the socket is idle): hands all of `bufs` to Node now, in order, and returns `true` if the
+   * kernel took them all (the buffers may be reused at once), or `false` if some wait in
+   * Node's queue (then `write([])` resolves once they have gone; do not reuse the buffers
+   * before). Not a cancellation point.
+   * @throws what {@link write} rejects with (TypeError, IoError), synchronously.
+   */
+  tryWrite(bufs: readonly Uint8Array[]): boolean {
+    if (!Array.isArray(bufs)) throw new TypeError(`bufs must be an array, got ${describe(bufs)}`);
+    const n = bufs.length;
+    for (let i = 0; i < n; i++) checkBuf(bufs[i], `bufs[${i}]`);
+    const bad = this.#unwritable();
+    if (bad !== null) throw bad;
+    const raw = this.#raw;
+    if (n === 1) {
+      const b = bufs[0] as Uint8Array;
+      if (b.length > 0) raw.write(b);
+    } else if (n > 1) {
+      raw.cork();
+      for (let i = 0; i < n; i++) {
+        const b = bufs[i] as Uint8Array;
+        if (b.length > 0) raw.write(b);
+      }
+      raw.uncork();
+    }
+    if (raw.writableLength !== 0) return false;
+    const err = raw.errored;
+    if (err !== null) throw toIoError(err);
+    return true;
   }
 }

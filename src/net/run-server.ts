@@ -86,7 +86,8 @@ export function runServer<T = never>(
     }
   }
   return Switch.run(async (sw) => {
-    const connections = new Semaphore(maxConnections);
+    // No limit: no semaphore (saves a promise and a tick per connection)
+    const connections = maxConnections === Infinity ? null : new Semaphore(maxConnections);
     const loop = (sw: Switch): Promise<T> =>
       serveLoop(sw, listener, handler, { onError, limit: connections, stop });
     if (domains !== undefined) {
@@ -151,6 +152,7 @@ export async function serveLoop<T>(
   };
   const wrapped = (flow: StreamSocket, addr: StreamAddr): void | Promise<void> => {
     started = true;
+    if (limit === null) return handler(flow, addr);
     let r: void | Promise<void>;
     try {
       r = handler(flow, addr);

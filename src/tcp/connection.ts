@@ -40,6 +40,8 @@ export class OwnedSocket implements StreamSocket {
   #closing: Promise<void> | null = null;
   /** The socket's `readChunk`, if it has one. */
   readonly readChunk: ((opts?: BlockingOptions) => Promise<Uint8Array>) | undefined;
+  /** The socket's `tryWrite` (see `NodeStreamSocket.tryWrite`), if it has one. */
+  readonly tryWrite: ((bufs: readonly Uint8Array[]) => boolean) | undefined;
   /** The socket's `copyFrom`, if it has one. */
   readonly copyFrom: ((src: Source, opts?: BlockingOptions) => Promise<void>) | undefined;
 
@@ -49,6 +51,8 @@ export class OwnedSocket implements StreamSocket {
     this.#close = close;
     const readChunk = inner.readChunk;
     this.readChunk = readChunk === undefined ? undefined : (opts) => readChunk.call(inner, opts);
+    const tryWrite = (inner as { tryWrite?: (bufs: readonly Uint8Array[]) => boolean }).tryWrite;
+    this.tryWrite = tryWrite === undefined ? undefined : (bufs) => tryWrite.call(inner, bufs);
     const copyFrom = inner.copyFrom;
     this.copyFrom =
       copyFrom === undefined

@@ -275,3 +275,85 @@ describe("Writer", () => {
     await w.close();
   });
 });
+
+/** A sink with a synchronous `tryWrite`, as a Node socket has: `full` makes it keep the data. */
+class TrySink {
+  readonly tries: string[] = [];
+  readonly writes: string[] = [];
+  full = false;
+  failNext: unknown = undefined;
+  #waiting: Array<() => void> = [];
+
+  tryWrite(bufs: readonly Uint8Array[]): boolean {
+    if (this.failNext !== undefined) throw this.failNext;
+    this.tries.push(Buffer.concat(bufs).toString());
+    return !this.full;
+  }
+
+  write(bufs: readonly Uint8Array[]): Promise<void> {
+    if (bufs.length > 0) this.writes.push(Buffer.concat(bufs).toString());
+    if (!this.full) return Promise.resolve();
+    return new Promise((r) => this.#waiting.push(r));
+  }
+
+  drain(): void {
+    this.full = false;
+    for (const w of this.#waiting.splice(0)) w();
+  }
+}
+
+describe("Writer on a sink with tryWrite", () => {
+  test("writes made together go out in one synchronous tryWrite", async () => {
+    const sink = new TrySink();
+    const w = new Writer(sink);
+    w.write("hello, ");
+    w.writeLine("world");
+    expect(sink.tries).toEqual([]);
+    await w.flushed();
+    expect(sink.tries).toEqual(["hello, world\n"]);
+    expect(sink.writes).toEqual([]);
+    expect(w.bytesFlushed).toBe(13);
+    w.write("again");
+    await w.flushed();
+    expect(sink.tries).toEqual(["hello, world\n", "again"]);
+    await w.close();
+  });
+
+  test("when the sink keeps data, flushed() waits for it; later writes follow in order", async () => {
+    const sink = new TrySink();
+    sink.full = true;
+    const w = new Writer(sink);
+    w.write("a");
+    let done = false;
+    const f = w.flushed().then(() => {
+      done = true;
+    });
+    await settle();
+    expect(done).toBe(false);
+    expect(w.bytesToWrite).toBe(1);
+    w.write("b");
+    await settle();
+    sink.drain();
+    await f;
+    await w.flushed();
+    expect(sink.tries).toEqual(["a", "b"]);
+    expect(sink.writes).toEqual([]);
+    expect(w.bytesToWrite).toBe(0);
+    w.write("c");
+    await w.flushed();
+    expect(sink.tries).toEqual(["a", "b", "c"]);
+    await w.close();
+  });
+
+  test("a tryWrite that throws fails the writer", async () => {
+    const sink = new TrySink();
+    const err = new IoError({ kind: "ConnectionReset", cause: "gone" });
+    sink.failNext = err;
+    const errors: unknown[] = [];
+    const w = new Writer(sink, { onError: (e) => errors.push(e) });
+    w.write("x");
+    await expect(w.flushed()).rejects.toBe(err);
+    expect(errors).toEqual([err]);
+    expect(() => w.write("y")).toThrow(err);
+  });
+});

@@ -74,6 +74,15 @@ const TAIL_SIZE = 4000;
 const FIRST_TAIL_SIZE = 512;
 
 const RESOLVED: Promise<void> = Promise.resolve();
+const NOTHING: readonly Uint8Array[] = Object.freeze([]);
+
+/**
+ * A sink's optional synchronous write (`NodeStreamSocket.tryWrite`): hands all of `bufs` to
+ * the sink now and returns whether it no longer needs them; if not, `write([])` resolves once
+ * it does. Throws what `write` would reject with.
+ */
+type TryWrite = (this: Sink, bufs: readonly Uint8Array[]) => boolean;
+
 /** The cancellation context of every writer's flush loop: a root that is never cancelled. */
 const FLUSH_CONTEXT = new CancelContext(null);
 
@@ -156,8 +165,15 @@ export class Writer implements AsyncDisposable {
   #inflightSince = Number.NaN;
   /** The spare chunk list (the one the sink had last), reused by the next flush. */
   #spare: Uint8Array[] = [];
-  /** Whether the flush loop runs (it does from the first write until the writer ends). */
+  /**
+   * Whether the flush loop runs (it does from the first write until the writer ends; for a
+   * sink with `tryWrite`, only while a flush waits for the sink).
+   */
   #looping = false;
+  /** The sink's synchronous write, if it has one (a Node socket). */
+  readonly #tryWrite: TryWrite | null;
+  /** Whether {@link #flushNow} is queued. */
+  #scheduled = false;
   /** Wakes the idle flush loop. */
   #kick: (() => void) | null = null;
   readonly #setKick = (resolve: () => void): void => {
@@ -178,6 +194,8 @@ export class Writer implements AsyncDisposable {
       throw new TypeError(`sink must be a Sink (with write), got ${describe(sink)}`);
     }
     this.#sink = sink;
+    const tryWrite = (sink as { tryWrite?: unknown }).tryWrite;
+    this.#tryWrite = typeof tryWrite === "function" ? (tryWrite as TryWrite) : null;
     this.#clock = opts.clock ?? monoClock;
     this.#ageLimit = checkBufferAgeLimit(opts.bufferAgeLimit ?? DEFAULT_BUFFER_AGE_LIMIT);
     this.#peer = opts.peer;
@@ -356,7 +374,88 @@ export class Writer implements AsyncDisposable {
     if (kick !== null) {
       this.#kick = null;
       kick();
-    } else if (!this.#looping) this.#startLoop();
+    } else if (!this.#looping) {
+      if (this.#tryWrite === null) this.#startLoop();
+      else if (!this.#scheduled) {
+        this.#scheduled = true;
+        // A reaction on a settled promise: cheaper than Node's queueMicrotask
+        void RESOLVED.then(this.#flushNow);
+      }
+    }
+  }
+
+  /**
+   * The flush of a sink that can write synchronously (a Node socket's `tryWrite`), in a
+   * microtask after the first write of a turn (so the writes made together still go out
+   * together): no promise and no async frame when the kernel takes everything at once. If it
+   * does not, {@link #drain} waits for the sink and goes on flushing until the writer is idle.
+   */
+  readonly #flushNow = (): void => {
+    this.#scheduled = false;
+    if (this.#looping || this.#ended() || this.#taken === this.#queued) return;
+    this.#seal();
+    const bufs = this.#chunks;
+    this.#chunks = this.#spare;
+    const end = this.#queued;
+    this.#taken = end;
+    this.#inflightSince = this.#pendingSince;
+    let done: boolean;
+    try {
+      done = (this.#tryWrite as TryWrite).call(this.#sink, bufs);
+    } catch (e) {
+      this.#fail(e);
+      return;
+    }
+    if (!done) {
+      this.#looping = true;
+      const ctx = { ...currentFiber(), cc: FLUSH_CONTEXT };
+      runInFiber(ctx, () => void this.#drain(bufs, end));
+      return;
+    }
+    bufs.length = 0;
+    this.#spare = bufs;
+    this.#flushedBytes = end;
+    if (this.#waiters.length > 0) this.#wake();
+    if (this.#taken === this.#queued) this.#idle();
+  };
+
+  /** Everything is flushed: gives the memory back. */
+  #idle(): void {
+    this.#tail = null;
+    this.#tailStart = 0;
+    this.#tailEnd = 0;
+    this.#watchdog?.idle(this.#self);
+  }
+
+  /**
+   * After a `tryWrite` the kernel did not take at once: waits until the sink has `bufs` (up to
+   * byte `end`), then flushes what was written meanwhile (with `tryWrite`, waiting again when
+   * the sink keeps some), until idle.
+   */
+  async #drain(bufs: Uint8Array[], end: number): Promise<void> {
+    try {
+      await this.#sink.write(NOTHING);
+      for (;;) {
+        if (this.#ended()) return;
+        bufs.length = 0;
+        this.#spare = bufs;
+        this.#flushedBytes = end;
+        if (this.#waiters.length > 0) this.#wake();
+        if (this.#taken === this.#queued) break;
+        this.#seal();
+        bufs = this.#chunks;
+        this.#chunks = this.#spare;
+        end = this.#queued;
+        this.#taken = end;
+        this.#inflightSince = this.#pendingSince;
+        if (!(this.#tryWrite as TryWrite).call(this.#sink, bufs)) await this.#sink.write(NOTHING);
+      }
+      this.#idle();
+    } catch (e) {
+      this.#fail(e);
+    } finally {
+      this.#looping = false;
+    }
   }
 
   #startLoop(): void {
@@ -392,10 +491,7 @@ export class Writer implements AsyncDisposable {
           continue;
         }
         // Everything is flushed: give the memory back, and wait for more
-        this.#tail = null;
-        this.#tailStart = 0;
-        this.#tailEnd = 0;
-        this.#watchdog?.idle(this.#self);
+        this.#idle();
         if (this.#state !== "open") return;
         await new Promise<void>(this.#setKick);
         if (this.#ended()) return;
