@@ -34,6 +34,28 @@ const RESOLVED: Promise<void> = Promise.resolve();
 const kOwner = Symbol("weir.NodeStreamSocket");
 type Owned = Socket & { [kOwner]: NodeStreamSocket };
 
+/** Checks a vectored write's argument. @throws TypeError naming the bad element. */
+function checkBufs(bufs: readonly Uint8Array[]): void {
+  if (!Array.isArray(bufs)) throw new TypeError(`bufs must be an array, got ${describe(bufs)}`);
+  for (let i = 0; i < bufs.length; i++) checkBuf(bufs[i], `bufs[${i}]`);
+}
+
+/** Hands `bufs` to Node in order, several in one writev (cork), skipping empty ones. */
+function handOver(raw: Socket, bufs: readonly Uint8Array[]): void {
+  const n = bufs.length;
+  if (n === 1) {
+    const b = bufs[0] as Uint8Array;
+    if (b.length > 0) raw.write(b);
+  } else if (n > 1) {
+    raw.cork();
+    for (let i = 0; i < n; i++) {
+      const b = bufs[i] as Uint8Array;
+      if (b.length > 0) raw.write(b);
+    }
+    raw.uncork();
+  }
+}
+
 function describe(x: unknown): string {
   if (x === null) return "null";
   if (typeof x === "object") return Array.isArray(x) ? "an array" : "an object";
@@ -679,23 +701,11 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
    *   `shutdown("send")`).
    */
   write(bufs: readonly Uint8Array[], opts?: BlockingOptions): Promise<void> {
-    if (!Array.isArray(bufs)) throw new TypeError(`bufs must be an array, got ${describe(bufs)}`);
-    const n = bufs.length;
-    for (let i = 0; i < n; i++) checkBuf(bufs[i], `bufs[${i}]`);
+    checkBufs(bufs);
     const bad = this.#unwritable();
     if (bad !== null) return Promise.reject(bad);
     const raw = this.#raw;
-    if (n === 1) {
-      const b = bufs[0] as Uint8Array;
-      if (b.length > 0) raw.write(b);
-    } else if (n > 1) {
-      raw.cork();
-      for (let i = 0; i < n; i++) {
-        const b = bufs[i] as Uint8Array;
-        if (b.length > 0) raw.write(b);
-      }
-      raw.uncork();
-    }
+    handOver(raw, bufs);
     if (raw.writableLength === 0) {
       const err = raw.errored;
       return err === null ? RESOLVED : Promise.reject(toIoError(err));
@@ -884,23 +894,11 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
    * @throws what {@link write} rejects with (TypeError, IoError), synchronously.
    */
   tryWrite(bufs: readonly Uint8Array[]): boolean {
-    if (!Array.isArray(bufs)) throw new TypeError(`bufs must be an array, got ${describe(bufs)}`);
-    const n = bufs.length;
-    for (let i = 0; i < n; i++) checkBuf(bufs[i], `bufs[${i}]`);
+    checkBufs(bufs);
     const bad = this.#unwritable();
     if (bad !== null) throw bad;
     const raw = this.#raw;
-    if (n === 1) {
-      const b = bufs[0] as Uint8Array;
-      if (b.length > 0) raw.write(b);
-    } else if (n > 1) {
-      raw.cork();
-      for (let i = 0; i < n; i++) {
-        const b = bufs[i] as Uint8Array;
-        if (b.length > 0) raw.write(b);
-      }
-      raw.uncork();
-    }
+    handOver(raw, bufs);
     if (raw.writableLength !== 0) return false;
     const err = raw.errored;
     if (err !== null) throw toIoError(err);

@@ -159,18 +159,17 @@ async function readAllGen(
   const chunks: Uint8Array[] = [];
   let total = 0;
   if (src.readChunk !== undefined) {
-    for (;;) {
-      let chunk: Uint8Array;
-      try {
-        chunk = await src.readChunk(opts);
-      } catch (e) {
-        if (e instanceof EndOfFile) break;
-        throw e;
-      }
-      total += chunk.length;
-      if (total > maxSize) throw tooBig();
-      chunks.push(chunk);
-    }
+    // the chunks are ours to keep: collect them as they come
+    await pump(
+      src,
+      (chunk) => {
+        total += chunk.length;
+        if (total > maxSize) throw tooBig();
+        chunks.push(chunk);
+        return Promise.resolve();
+      },
+      opts,
+    );
   } else {
     let blockSize = 4096;
     let block = new Uint8Array(0);
