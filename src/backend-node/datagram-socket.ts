@@ -484,7 +484,7 @@ let nativeModule: Promise<Native> | undefined;
 
 /** The addon, loaded on first use (UDP sockets do not need it). */
 function loadNative(): Promise<Native> {
-  nativeModule ??= import("./native.ts").then((m) => m.native);
+  nativeModule ??= import("./native.ts").then((m) => m.loadNative());
   return nativeModule;
 }
 

@@ -80,6 +80,20 @@ describe("SharedSemaphore", () => {
     expect(sem.available).toBe(1);
   });
 
+  test("acquire() in a worker with nothing else to do keeps the thread alive until it gets the permit", async () => {
+    // Atomics.waitAsync alone does not keep an event loop alive: without a handle held
+    // while waiting, this worker's thread would exit (code 13) before the release.
+    const buf = new SharedArrayBuffer(8);
+    const sem = new SharedSemaphore(buf);
+    const waiting = new Int32Array(buf);
+    const p = domainMgr.runModule<number>(jobs, { exportName: "waitIdleForPermit", args: [buf] });
+    while (Atomics.load(waiting, 1) === 0) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 200)); // the worker is idle in acquire() meanwhile
+    sem.release();
+    expect(await p).not.toBe(threadId);
+    expect(sem.available).toBe(1);
+  });
+
   test("acquire() waits for release() and is cancellable", async () => {
     const sem = SharedSemaphore.create(0);
     const e = await Cancel.sub(async (scope) => {

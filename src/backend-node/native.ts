@@ -209,8 +209,9 @@ export interface Native {
 /** The package root: this file is `src/backend-node/native.ts` or `dist/backend-node/native.js`. */
 const packageRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-/** Where node-gyp puts the addon. */
-export const addonPath: string = join(packageRoot, "build", "Release", "weir_native.node");
+const require = createRequire(import.meta.url);
+/** `node-gyp-build`: finds a prebuilt binary for this platform, else the local build. */
+const gypBuild = require("node-gyp-build") as { path(dir: string): string };
 
 const expectedFunctions = [
   "socketpair",
@@ -231,32 +232,78 @@ const expectedFunctions = [
   "DgramHandle",
 ] as const;
 
+/**
+ * Thrown by the features that need weir's native addon (`weir/unix`, Unix datagram sockets)
+ * when it is neither prebuilt for this platform nor built: says what is missing and how to get
+ * it. TCP, UDP and DNS never need the addon.
+ */
+export class NativeAddonUnavailable extends Error {
+  override readonly name = "NativeAddonUnavailable";
+  /** A stable code for programs: `"WEIR_NATIVE_ADDON_UNAVAILABLE"`. */
+  readonly code = "WEIR_NATIVE_ADDON_UNAVAILABLE";
+}
+
+/**
+ * Where the addon is loaded from: `build/Release/` (a local build) if it exists, else the
+ * prebuilt binary for this platform under `prebuilds/`.
+ * @throws NativeAddonUnavailable if there is neither.
+ */
+export function addonPath(): string {
+  try {
+    return gypBuild.path(packageRoot);
+  } catch (cause) {
+    throw new NativeAddonUnavailable(
+      `weir's native addon is not available for ${process.platform}-${process.arch}: no prebuilt ` +
+        `binary in ${join(packageRoot, "prebuilds")} and no local build in ` +
+        `${join(packageRoot, "build", "Release")}. weir/unix and Unix datagram sockets need it ` +
+        "(TCP, UDP and DNS do not). Build it with `npm rebuild weir`, which needs python3, make " +
+        "and a C compiler",
+      { cause },
+    );
+  }
+}
+
 function load(): Native {
-  const require = createRequire(import.meta.url);
+  const path = addonPath();
   let mod: unknown;
   try {
-    mod = require(addonPath);
+    mod = require(path);
   } catch (cause) {
     const why = cause instanceof Error ? cause.message : String(cause);
-    throw new Error(
-      `weir: the native addon is missing or cannot be loaded (${addonPath}): ${why}. ` +
-        "Build it with `npm rebuild` in the weir package (needs python3, make and a C compiler).",
+    throw new NativeAddonUnavailable(
+      `weir's native addon at ${path} cannot be loaded: ${why}. Rebuild it with ` +
+        "`npm rebuild weir` (needs python3, make and a C compiler)",
       { cause },
     );
   }
   const table = mod as Record<string, unknown>;
   const missing = expectedFunctions.filter((name) => typeof table[name] !== "function");
   if (missing.length > 0) {
-    throw new Error(
-      `weir: the native addon at ${addonPath} is out of date (missing ${missing.join(", ")}). ` +
-        "Rebuild it with `npm rebuild` in the weir package.",
+    throw new NativeAddonUnavailable(
+      `weir's native addon at ${path} is out of date (missing ${missing.join(", ")}). ` +
+        "Rebuild it with `npm rebuild weir`",
     );
   }
   return mod as Native;
 }
 
+let loaded: Native | undefined;
+
 /**
- * The loaded addon.
- * @throws Error at import time if the addon is missing or stale (run `npm rebuild`).
+ * The addon, loaded on first use (so that importing weir never needs it).
+ * @throws NativeAddonUnavailable if it is missing, cannot be loaded or is stale.
  */
-export const native: Native = load();
+export function loadNative(): Native {
+  loaded ??= load();
+  return loaded;
+}
+
+/**
+ * The addon, loaded on the first use of any of its members: `native.socketpair(...)` works as
+ * if it were the module itself.
+ * @throws NativeAddonUnavailable (from the member access) if the addon is not available.
+ */
+export const native: Native = new Proxy({} as Native, {
+  get: (_target, key) => Reflect.get(loadNative(), key),
+  has: (_target, key) => Reflect.has(loadNative(), key),
+});

@@ -12,6 +12,9 @@ type WaitAsync = (
   value: number,
 ) => { async: false; value: "not-equal" | "timed-out" } | { async: true; value: Promise<string> };
 
+const KEEP_ALIVE_MS = 0x7fffffff;
+const noop = (): void => {};
+
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
 /**
@@ -84,11 +87,18 @@ export class SharedSemaphore {
       if (this.tryAcquire()) return;
       const r = waitAsync(this.#cells, 0, 0);
       if (!r.async) continue; // the count changed meanwhile
-      // an abandoned wait is harmless: the next release wakes it and nobody listens
-      await suspend<unknown>((resolve) => {
-        r.value.then(resolve, resolve);
-        return undefined;
-      }, opts.signal);
+      // A pending Atomics.waitAsync does not keep the event loop alive: in a worker with
+      // nothing else to do, the thread would exit while it waits. A timer holds it open.
+      const keepAlive = setInterval(noop, KEEP_ALIVE_MS);
+      try {
+        // an abandoned wait is harmless: the next release wakes it and nobody listens
+        await suspend<unknown>((resolve) => {
+          r.value.then(resolve, resolve);
+          return undefined;
+        }, opts.signal);
+      } finally {
+        clearInterval(keepAlive);
+      }
     }
   }
 

@@ -129,9 +129,14 @@ describe("clock.sleep", () => {
     expect(e).toEqual(new Cancelled("stop"));
   });
 
-  test("clock.sleepUntil() a time in the past returns at once", async () => {
-    await monoClock.sleepUntil(monoClock.now() - 1000);
-    await monoClock.sleepUntil(-Infinity);
+  test("clock.sleepUntil() a time in the past returns at once, before any timer", async () => {
+    for (const past of [monoClock.now() - 1000, -Infinity]) {
+      const slept = monoClock.sleepUntil(past).then(() => "slept");
+      const { promise: timerRan, resolve } = Promise.withResolvers<string>();
+      const timer = setTimeout(() => resolve("a timer ran first"), 0);
+      expect(await Promise.race([slept, timerRan])).toBe("slept");
+      clearTimeout(timer);
+    }
   });
 
   test("clock.sleepUntil() waits until the time", async () => {

@@ -140,12 +140,16 @@ test("Backend.run() may be nested, and runs may overlap", async () => {
 });
 
 test("Fiber.yield() outside a run, after a run ended, uses the real scheduler", async () => {
-  let later: Promise<void> | undefined;
+  let later: Promise<string> | undefined;
   await Backend.run(() => {
     later = (async () => {
       await Promise.resolve();
-      await Fiber.yield();
+      await Fiber.yield(); // on the ended run's scheduler it would never wake up
+      return "woke up";
     })();
   });
-  await later;
+  const { promise: stuck, resolve } = Promise.withResolvers<string>();
+  const timer = setTimeout(() => resolve("still waiting after 2 s"), 2000);
+  expect(await Promise.race([later, stuck])).toBe("woke up");
+  clearTimeout(timer);
 });

@@ -1,62 +1,87 @@
 /**
- * `weir connect` against socat's listeners, and `weir listen` with socat and nc as clients:
- * standard input to the socket, the socket to standard output, half-close at end of input.
+ * `weir connect` against node:net servers, and `weir listen` with node:net clients: standard
+ * input to the socket, the socket to standard output, half-close at end of input. (The same
+ * with socat and nc as the peers is in test/interop/.)
  */
 import { randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
-import {
-  Client,
-  cleanup,
-  closeClients,
-  listeningPort,
-  type Proc,
-  refuses,
-  requireTool,
-  start,
-  tempDir,
-  weir,
-} from "./harness.ts";
+import { Client, cleanup, closeClients, listeningPort, refuses, tempDir, weir } from "./harness.ts";
+
+const servers = new Set<net.Server>();
+const sockets = new Set<net.Socket>();
 
 afterEach(async () => {
   await closeClients();
   await cleanup();
+  for (const s of sockets) s.destroy();
+  sockets.clear();
+  await Promise.all([...servers].map((s) => new Promise((r) => s.close(r))));
+  servers.clear();
 });
 
-/** Starts `socat -d -d TCP-LISTEN OTHER` and returns it with the port it listens on. */
-async function socatListener(other: string, flags: string[] = []): Promise<[Proc, number]> {
-  requireTool("socat");
-  const p = start("socat", ["-d", "-d", ...flags, "TCP-LISTEN:0,bind=127.0.0.1", other]);
-  const m = await p.waitFor("stderr", /listening on AF=2 127\.0\.0\.1:(\d+)/);
-  return [p, Number(m[1])];
+/** A node:net server on 127.0.0.1:0 or a Unix path, calling `onConn` for each connection. */
+async function serve(
+  onConn: (s: net.Socket) => void,
+  path?: string,
+): Promise<{ port: number; path: string | undefined }> {
+  const srv = net.createServer({ allowHalfOpen: true }, (s) => {
+    sockets.add(s);
+    s.on("error", () => {});
+    s.on("close", () => sockets.delete(s));
+    onConn(s);
+  });
+  servers.add(srv);
+  await new Promise<void>((resolve) =>
+    path === undefined ? srv.listen(0, "127.0.0.1", resolve) : srv.listen(path, resolve),
+  );
+  const a = srv.address();
+  return { port: typeof a === "object" && a !== null ? a.port : 0, path };
+}
+
+/** An echo peer that ends its side when the client has ended its own. */
+const echo = (s: net.Socket): void => {
+  s.pipe(s);
+};
+
+/** Collects everything a client sends; resolves with it at the client's end-of-file. */
+function collector(): { onConn: (s: net.Socket) => void; received: Promise<Buffer> } {
+  const { promise, resolve } = Promise.withResolvers<Buffer>();
+  return {
+    received: promise,
+    onConn: (s) => {
+      const chunks: Buffer[] = [];
+      s.on("data", (b: Buffer) => chunks.push(b));
+      s.on("end", () => {
+        resolve(Buffer.concat(chunks));
+        s.end();
+      });
+    },
+  };
 }
 
 describe("weir connect", () => {
-  test("against socat's echo (PIPE): stdin goes out, the echo comes back, exit 0", async () => {
-    const [socat, port] = await socatListener("PIPE");
+  test("against a node:net echo: stdin goes out, the echo comes back, exit 0", async () => {
+    const { port } = await serve(echo);
     const c = weir(["connect", `127.0.0.1:${port}`], { input: "hello from weir\n" });
     expect(await c.exit()).toEqual({ code: 0, signal: null });
     expect(c.stdout).toBe("hello from weir\n");
     expect(c.stderr).toBe("");
-    expect((await socat.exit()).code).toBe(0);
   });
 
-  test("sends all of stdin (1 MiB), then half-closes so socat finishes its file", async () => {
-    const out = join(tempDir(), "received.bin");
-    const [socat, port] = await socatListener(`CREATE:${out}`, ["-u"]);
+  test("sends all of stdin (1 MiB), then half-closes so the server sees the end", async () => {
+    const sink = collector();
+    const { port } = await serve(sink.onConn);
     const data = randomBytes(1 << 20);
     const c = weir(["connect", `tcp:127.0.0.1:${port}`], { input: data });
     expect(await c.exit()).toEqual({ code: 0, signal: null });
-    expect((await socat.exit()).code).toBe(0);
-    expect(readFileSync(out).equals(data)).toBe(true);
+    expect((await sink.received).equals(data)).toBe(true);
   });
 
   test("prints what the server sends and exits when it closes, with stdin still open", async () => {
-    const file = join(tempDir(), "banner.bin");
     const data = randomBytes(300_000);
-    writeFileSync(file, data);
-    const [, port] = await socatListener(`OPEN:${file}`);
+    const { port } = await serve((s) => s.end(data));
     const c = weir(["connect", `localhost:${port}`, "-v"]); // stdin: an open pipe, never written
     expect(await c.exit()).toEqual({ code: 0, signal: null });
     expect(c.stdoutBytes().equals(data)).toBe(true);
@@ -65,11 +90,8 @@ describe("weir connect", () => {
     );
   });
 
-  test("over a Unix socket (socat UNIX-LISTEN)", async () => {
-    requireTool("socat");
-    const path = join(tempDir(), "s.sock");
-    const socat = start("socat", ["-d", "-d", `UNIX-LISTEN:${path}`, "PIPE"]);
-    await socat.waitFor("stderr", /listening on/);
+  test("over a Unix socket", async () => {
+    const { path } = await serve(echo, join(tempDir(), "s.sock"));
     const c = weir(["connect", `unix:${path}`], { input: "unix hello\n" });
     expect(await c.exit()).toEqual({ code: 0, signal: null });
     expect(c.stdout).toBe("unix hello\n");
@@ -77,27 +99,26 @@ describe("weir connect", () => {
 });
 
 describe("weir listen", () => {
-  test("with a socat client: data both ways, half-close, exit 0", async () => {
-    requireTool("socat");
+  test("with a node:net client: data both ways, half-close, exit 0", async () => {
     const l = weir(["listen", "tcp:127.0.0.1:0"], { input: "to the client\n" });
     const port = await listeningPort(l, "stderr");
     expect(l.stdout).toBe("");
-    const client = start("socat", ["-", `TCP:127.0.0.1:${port}`], { input: "to the server\n" });
-    expect(await client.exit()).toEqual({ code: 0, signal: null });
+    const client = await Client.connect(port);
+    client.socket.end("to the server\n");
+    await client.ended;
     expect(await l.exit()).toEqual({ code: 0, signal: null });
-    expect(client.stdout).toBe("to the client\n");
+    expect(client.received().toString()).toBe("to the client\n");
     expect(l.stdout).toBe("to the server\n");
     expect(l.stderr).toBe(`listening on tcp:127.0.0.1:${port}\n`);
   });
 
-  test("with an nc client, its stdin left open: exits when the client closes", async () => {
-    requireTool("nc");
+  test("with its stdin left open: exits when the client closes, every byte written", async () => {
     const l = weir(["listen", "0"]);
     const port = await listeningPort(l, "stderr");
     const data = randomBytes(200_000);
-    const client = start("nc", ["-N", "127.0.0.1", String(port)], { input: data });
+    const client = await Client.connect(port);
+    client.socket.end(data);
     expect(await l.exit()).toEqual({ code: 0, signal: null });
-    expect((await client.exit()).code).toBe(0);
     expect(l.stdoutBytes().equals(data)).toBe(true);
   });
 
@@ -113,17 +134,17 @@ describe("weir listen", () => {
   });
 
   test("--keep serves one client after another over a Unix socket, until SIGTERM", async () => {
-    requireTool("socat");
-    requireTool("nc");
     const path = join(tempDir(), "l.sock");
     const l = weir(["listen", "--keep", "-v", `unix:${path}`]);
     await l.waitFor("stderr", /listening on unix:/);
-    const a = start("socat", ["-", `UNIX-CONNECT:${path}`], { input: "first\n" });
-    expect((await a.exit()).code).toBe(0);
+    const a = await Client.connect(path);
+    a.socket.end("first\n");
+    await a.closed;
     await l.waitFor("stdout", /first\n/);
-    const b = start("nc", ["-N", "-U", path], { input: "second\n" });
+    const b = await Client.connect(path);
+    b.socket.end("second\n");
     await l.waitFor("stdout", /second\n/);
-    expect((await b.exit()).code).toBe(0);
+    await b.closed;
     l.child.kill("SIGTERM");
     expect(await l.exit()).toEqual({ code: 0, signal: null });
     expect(l.stdout).toBe("first\nsecond\n");

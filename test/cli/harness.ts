@@ -1,5 +1,5 @@
 /**
- * Running the `weir` CLI and real peers (socat, nc) as child processes in tests: waiting for
+ * Running the `weir` CLI and real peers (node:net here; socat, nc in the interop tests) as child processes in tests: waiting for
  * a line of their output, feeding their stdin, and killing and awaiting every one of them in
  * `afterEach` (call {@link cleanup}), so that no process or pipe outlives its test.
  */
@@ -12,8 +12,12 @@ import { fileURLToPath } from "node:url";
 
 /** The repository's root. */
 export const ROOT: string = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-/** Node 24 from the dev dependencies (it runs the .ts sources by stripping types). */
-export const NODE: string = join(ROOT, "node_modules", ".bin", "node");
+/**
+ * The Node that runs the tests (Node 24 from the dev dependencies under `npm test`; the
+ * lowest supported Node under `npm run test:node22`): it runs the .ts sources by stripping
+ * types.
+ */
+export const NODE: string = process.execPath;
 /**
  * The CLI's entry: the TypeScript source, or what `WEIR_CLI_MAIN` names (e.g.
  * `dist/cli/main.js`, to run the suite against the build).
@@ -207,16 +211,20 @@ export async function cleanup(): Promise<void> {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
+/** The Debian package of each program the interop tests drive. */
+const PACKAGES: Record<string, string> = { socat: "socat", nc: "netcat-openbsd" };
+
 /**
- * Checks that a real peer (`socat`, `nc`) is installed.
+ * Checks that a real peer (`socat`, `nc`, ...) is installed, for the interop tests
+ * (`npm run test:interop`).
  * @throws with instructions if it is not: these tests fail rather than skip without it.
  */
-export function requireTool(name: "socat" | "nc"): void {
+export function requireTool(name: string, debianPackage = PACKAGES[name] ?? name): void {
   const r = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" });
   if (r.status !== 0) {
     throw new Error(
-      `${name} is not installed: the CLI tests use it as a real peer. Install it with ` +
-        "`apt-get install -y socat netcat-openbsd` (.ci/run does this)",
+      `${name} is not installed: npm run test:interop uses it as a real peer. Install it with ` +
+        `\`apt-get install -y ${debianPackage}\` (.ci/run does this)`,
     );
   }
 }

@@ -39,3 +39,15 @@ export async function holdPermit(buf: SharedArrayBuffer, ms: number): Promise<nu
   sem.release();
   return threadId;
 }
+
+/**
+ * Sets cell 1 of `buf` to 1 (so the caller knows this thread is about to wait), then waits for
+ * a permit of the semaphore in cell 0 with nothing else to do, and gives it back.
+ */
+export async function waitIdleForPermit(buf: SharedArrayBuffer): Promise<number> {
+  const sem = new SharedSemaphore(buf);
+  Atomics.store(new Int32Array(buf), 1, 1);
+  await sem.acquire();
+  sem.release();
+  return threadId;
+}

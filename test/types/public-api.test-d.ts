@@ -1,0 +1,102 @@
+/**
+ * Type tests of the public surface, checked by `vitest --typecheck` against the built
+ * declarations (`weir`, `weir/mock`, `weir/unix` resolve through package.json's exports to
+ * dist/*.d.ts): what a user's editor sees. A wrong type here fails `npm test`.
+ */
+import { describe, expectTypeOf, test } from "vitest";
+import {
+  BufRead,
+  Cancelled,
+  Fiber,
+  Flow,
+  type IoErr,
+  IoError,
+  type ListeningSocket,
+  Net,
+  run,
+  type Sockaddr,
+  Sockaddr as SockaddrNs,
+  type StreamSocket,
+  Switch,
+  Tcp,
+  Timeout,
+} from "weir";
+import { Mock } from "weir/mock";
+import { Unix } from "weir/unix";
+
+describe("weir", () => {
+  test("run() hands the body an env and returns its result", () => {
+    const r = run(async (env) => {
+      expectTypeOf(env.net.connect).returns.resolves.toEqualTypeOf<StreamSocket>();
+      expectTypeOf(env.monoClock.sleep).parameter(0).toEqualTypeOf<number>();
+      return 42;
+    });
+    expectTypeOf(r).toEqualTypeOf<Promise<number>>();
+  });
+
+  test("Switch.run returns the body's value; Fiber.pair a typed tuple", () => {
+    expectTypeOf(Switch.run(async () => "x")).toEqualTypeOf<Promise<string>>();
+    expectTypeOf(
+      Fiber.pair(
+        async () => 1,
+        async () => "a",
+      ),
+    ).toEqualTypeOf<Promise<[number, string]>>();
+  });
+
+  test("IoError's err is a tagged union that narrows on kind", () => {
+    const e = new IoError({ kind: "ConnectionFailure", reason: "Refused" });
+    expectTypeOf(e.context).toEqualTypeOf<string[]>();
+    const err: IoErr = e.err;
+    if (err.kind === "ConnectionFailure") {
+      expectTypeOf(err.reason).toEqualTypeOf<"Refused" | "NoMatchingAddresses" | "Timeout">();
+    }
+    // @ts-expect-error: not a kind of IoErr
+    new IoError({ kind: "NoSuchKind" });
+    expectTypeOf(Cancelled).toMatchTypeOf<abstract new (...args: never[]) => Error>();
+    expectTypeOf(Timeout).toMatchTypeOf<abstract new (...args: never[]) => Error>();
+  });
+
+  test("Sockaddr is a tagged union of tcp/udp and unix addresses", () => {
+    const a = SockaddrNs.parse("tcp:127.0.0.1:80");
+    expectTypeOf(a).toEqualTypeOf<Sockaddr>();
+    if (a.type === "unix") expectTypeOf(a.path).toEqualTypeOf<string>();
+    else expectTypeOf(a.port).toEqualTypeOf<number>();
+    expectTypeOf(SockaddrNs.format).returns.toEqualTypeOf<string>();
+  });
+
+  test("flows: readAll gives a string, BufRead.line a string", () => {
+    expectTypeOf(Flow.readAll).returns.toEqualTypeOf<Promise<string>>();
+    expectTypeOf(BufRead.of).returns.toHaveProperty("line");
+  });
+
+  test("Net.runServer needs a listener and a handler; options are checked", () => {
+    expectTypeOf(Net.runServer).parameter(0).toEqualTypeOf<ListeningSocket>();
+    void Net.runServer({} as ListeningSocket, async () => {}, {
+      onError: () => {},
+      // @ts-expect-error: maxConnections is a number
+      maxConnections: "10",
+    });
+  });
+
+  test("Tcp.Server.create requires onHandlerError", () => {
+    const where = Tcp.WhereToListen.onPortChosenByOs();
+    // @ts-expect-error: onHandlerError is required
+    void Tcp.Server.create(where, async () => {}, {});
+    void Tcp.Server.create(
+      where,
+      async (_addr, reader, writer) => {
+        expectTypeOf(reader.readLine()).toEqualTypeOf<Promise<string | null>>();
+        writer.write("x");
+      },
+      { onHandlerError: "raise" },
+    );
+  });
+});
+
+describe("weir/mock and weir/unix", () => {
+  test("Mock.Flow.make gives a flow; Unix.fd a number", () => {
+    expectTypeOf(Mock.Flow.make).parameter(0).toEqualTypeOf<string>();
+    expectTypeOf(Unix.fd).returns.toEqualTypeOf<number>();
+  });
+});
