@@ -6,12 +6,15 @@
  *    hand-written splitter).
  * 2. Echo servers on weir (Net.runServer + Flow.copy, Tcp.Server.createSock + Flow.copy,
  *    Tcp.Server.create with reader/writer) against a raw node:net echo, under the shared load
- *    generator (`../shared/bench/loadgen.c`, driven by `../shared/bench/ratio.sh`: pingpong,
- *    stream, connection rate, idle memory; interleaved rounds, medians). Without the shared
- *    tools, `weir bench` (the CLI's load generator) drives the same servers instead.
+ *    generator when it is there (the optional shared tools, `loadgen.c` and `ratio.sh`, in
+ *    `../shared/bench` beside the repository: pingpong, stream, connection rate, idle memory;
+ *    interleaved rounds, medians). Without them, `weir bench` (the CLI's load generator)
+ *    drives the same servers instead.
  *
- * Usage: node bench/run.ts [--quick] [--micro-only] [--net-only]
- * Environment passed to ratio.sh: REPS (default 4), SECS (default 3), TESTS, IDLE_N (5000).
+ * Usage: node bench/run.ts [--full] [--micro-only] [--net-only]
+ * By default the run takes about 2 minutes (2 interleaved rounds of 2 s per load); `--full`
+ * takes about 10 (4 rounds of 3 s, the whole BufRead input), for figures to quote.
+ * Environment passed to ratio.sh: REPS, SECS, TESTS, IDLE_N (override the above).
  */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -23,7 +26,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const node = process.execPath;
 const { values } = parseArgs({
   options: {
-    quick: { type: "boolean", default: false },
+    full: { type: "boolean", default: false },
     "micro-only": { type: "boolean", default: false },
     "net-only": { type: "boolean", default: false },
   },
@@ -38,17 +41,20 @@ function runScript(args: string[], env: NodeJS.ProcessEnv = process.env): number
   return r.status ?? 1;
 }
 
+const quick = !values.full;
+process.stdout.write(
+  quick
+    ? "npm run bench: about 2 minutes (npm run bench -- --full: about 10, for figures to quote)\n"
+    : "npm run bench -- --full: about 10 minutes\n",
+);
 let failures = 0;
 
 if (!values["net-only"]) {
-  const quick = values.quick ? ["--quick"] : [];
   section("core: fibers and cancellation (weir vs bare promises)");
-  failures += runScript([node, "bench/core.ts", ...quick]) === 0 ? 0 : 1;
+  failures += runScript([node, "bench/core.ts", ...(quick ? ["--quick"] : [])]) === 0 ? 0 : 1;
   section("BufRead.line vs node:readline and an indexOf splitter");
   failures +=
-    runScript([node, "bench/flow-bufread.ts", ...(values.quick ? ["--mb", "4"] : [])]) === 0
-      ? 0
-      : 1;
+    runScript([node, "bench/flow-bufread.ts", ...(quick ? ["--mb", "16"] : [])]) === 0 ? 0 : 1;
 }
 
 if (!values["micro-only"]) {
@@ -64,9 +70,9 @@ if (!values["micro-only"]) {
   ];
   const env = {
     ...process.env,
-    REPS: process.env.REPS ?? (values.quick ? "2" : "4"),
-    SECS: process.env.SECS ?? (values.quick ? "2" : "3"),
-    IDLE_N: process.env.IDLE_N ?? "5000",
+    REPS: process.env.REPS ?? (quick ? "2" : "4"),
+    SECS: process.env.SECS ?? (quick ? "2" : "3"),
+    IDLE_N: process.env.IDLE_N ?? (quick ? "2000" : "5000"),
   };
   for (const [name, script] of servers) {
     if (!existsSync(join(root, script))) continue;

@@ -26,7 +26,7 @@ const refused = () =>
   });
 
 describe("IoError", () => {
-  test("IoError's message is the head line then the context lines, as API.md shows", () => {
+  test("IoError's message is the head line then the context lines, as Eio prints it", () => {
     const e = refused();
     e.addContext("connecting to tcp:1.2.3.4:8080");
     e.addContext('connecting to "www.example.com":http');

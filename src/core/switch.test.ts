@@ -1,5 +1,5 @@
 /**
- * Eio's tests/switch.md, ported, plus the switch rules of API.md: waiting for every fiber,
+ * Eio's tests/switch.md, ported, plus weir's switch rules: waiting for every fiber,
  * release hooks, error reporting, forking on an off or finished switch, `sw.signal`.
  */
 import { describe, expect, test } from "vitest";

@@ -5,7 +5,7 @@
  */
 
 export type { NativeAddr } from "../backend-node/native.ts";
-export { native } from "../backend-node/native.ts";
+export { NativeAddonUnavailable, native } from "../backend-node/native.ts";
 export type { HasUnixFd } from "../backend-node/unix-fd.ts";
 export { unixFd } from "../backend-node/unix-fd.ts";
 export {

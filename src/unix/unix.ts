@@ -1,14 +1,20 @@
 /**
  * `Unix` (Eio's `Eio_unix`): file descriptors behind weir's resources, importing existing fds
  * as sockets, socket pairs and pipes, and address conversions. Node backend only; needs the
- * native addon (`npm rebuild` builds it).
+ * native addon (prebuilt for linux-x64; `npm rebuild weir` builds it elsewhere). Without it, these
+ * functions throw `NativeAddonUnavailable`.
  * @module
  */
 import { Socket, type SocketConstructorOpts } from "node:net";
 import { NodeDatagramSocket } from "../backend-node/datagram-socket.ts";
 import { errorCode, toIoError } from "../backend-node/errors.ts";
 import { NodeListeningSocket } from "../backend-node/listening-socket.ts";
-import { type Native, type NativeAddr, native } from "../backend-node/native.ts";
+import {
+  type Native,
+  NativeAddonUnavailable,
+  type NativeAddr,
+  native,
+} from "../backend-node/native.ts";
 import {
   fromNativeDatagram,
   fromNativeStream,
@@ -23,6 +29,11 @@ import type { Ipaddr as IpaddrT } from "../net/ipaddr.ts";
 import { Ipaddr } from "../net/ipaddr.ts";
 import type { DatagramAddr, Sockaddr, StreamAddr } from "../net/sockaddr.ts";
 import type { DatagramSocket, ListeningSocket, ListenOptions, StreamSocket } from "../net/types.ts";
+
+/** A failed system call as an IoError; a missing addon as itself (it says what to do). */
+function unixError(e: unknown): unknown {
+  return e instanceof NativeAddonUnavailable ? e : toIoError(e);
+}
 
 /** Options of the `import*` functions. */
 export interface ImportOptions {
@@ -74,7 +85,7 @@ function dupFd(fd: number): number {
   try {
     return native.dup(fd);
   } catch (e) {
-    throw toIoError(e);
+    throw unixError(e);
   }
 }
 
@@ -97,7 +108,7 @@ function streamKind(fd: number): { kind: "tcp" | "unix"; local: StreamAddr | und
   } catch (e) {
     if (errorCode(e) === "ENOTSOCK")
       return { kind: "unix", local: fromNativeStream({ family: "unix", path: "" }) };
-    throw toIoError(e);
+    throw unixError(e);
   }
   if (a.family === "unix") return { kind: "unix", local: fromNativeStream(a) };
   return { kind: "tcp", local: undefined };
@@ -125,7 +136,7 @@ function rawSocket(fd: number, dirs: Directions): Socket {
   } catch (e) {
     throw e instanceof TypeError || e instanceof RangeError || errorCode(e) === undefined
       ? e
-      : toIoError(e);
+      : unixError(e);
   }
 }
 
@@ -157,7 +168,7 @@ function fdType(fd: number): "stream" | "dgram" | "other" {
   try {
     return native.fdType(fd);
   } catch (e) {
-    throw toIoError(e);
+    throw unixError(e);
   }
 }
 
@@ -179,7 +190,7 @@ function importDatagram(fd: number, sw: Switch, closeFd: boolean): NodeDatagramS
     }
     h = new native.DgramHandle(fd, { closeFd });
   } catch (e) {
-    throw e instanceof TypeError ? e : toIoError(e);
+    throw e instanceof TypeError ? e : unixError(e);
   }
   return NodeDatagramSocket.fromHandle(h, { sw, localAddr, connected });
 }
@@ -298,7 +309,7 @@ export const Unix = Object.freeze({
     try {
       addr = fromNativeStream(native.getsockname(fd));
     } catch (e) {
-      throw toIoError(e);
+      throw unixError(e);
     }
     const listen = listenFromFd();
     const mine = opts.closeUnix ? fd : dupFd(fd);
@@ -427,7 +438,7 @@ export const Unix = Object.freeze({
     try {
       return native.pipe();
     } catch (e) {
-      throw toIoError(e);
+      throw unixError(e);
     }
   },
 
@@ -499,6 +510,6 @@ function pair(type: "stream" | "dgram"): [number, number] {
   try {
     return native.socketpair(type);
   } catch (e) {
-    throw toIoError(e);
+    throw unixError(e);
   }
 }
