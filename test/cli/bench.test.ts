@@ -57,8 +57,9 @@ describe("weir bench", () => {
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.reduce((n, row) => n + count(row[1] as string), 0)).toBe(count(answered as string));
     expect(rows.at(-1)?.[2]).toBe("100");
-    // not a terminal: plain progress lines on stderr, no carriage returns
-    expect(r.stderr).toMatch(/^ +1\.0s measuring .*\/s .* total [\d,]+$/m);
+    // not a terminal: plain progress lines on stderr (about one a second, later on a loaded
+    // machine), no carriage returns
+    expect(r.stderr).toMatch(/^ +\d+\.\ds measuring .*\/s .* total [\d,]+$/m);
     expect(r.stderr).not.toContain("\r");
   });
 
