@@ -24,6 +24,14 @@ export type IoErr =
   | { readonly kind: "AddressInUse"; readonly cause?: unknown }
   | { readonly kind: "AlreadyExists"; readonly cause?: unknown }
   | { readonly kind: "Closed"; readonly cause?: unknown }
+  | {
+      readonly kind: "ProxyProtocol";
+      /** `Missing`: no header; `Malformed`: not a valid one; `TooLong`: over its limit. */
+      readonly reason: "Missing" | "Malformed" | "TooLong";
+      /** What was wrong, in words (quoting the bytes as given). */
+      readonly detail: string;
+      readonly cause?: unknown;
+    }
   | { readonly kind: "Unknown"; readonly cause: unknown };
 
 /** The kinds of {@link IoErr}. */
@@ -58,6 +66,7 @@ export function describeCause(cause: unknown): string {
 export function formatIoErr(err: IoErr): string {
   let s = `${categoryOf(err)} ${err.kind}`;
   if (err.kind === "ConnectionFailure") s += ` ${err.reason}`;
+  if (err.kind === "ProxyProtocol") s += ` ${err.reason}: ${err.detail}`;
   const cause = describeCause(err.cause);
   if (cause !== "") s += `: ${cause}`;
   return s;
