@@ -63,8 +63,9 @@ export interface WithConnectionOptions {
 
 /**
  * Connects to `ep` and runs `fn` with the connection, which is closed when `fn` returns or
- * fails. A host name is resolved and each of its addresses tried in order
- * (`Net.withTcpConnect`); each attempt is limited to `timeoutMs`.
+ * fails. A host name is resolved and its addresses raced as RFC 8305 says (Happy Eyeballs,
+ * through `Net.withTcpConnect`: the families interleaved, the next attempt after 250 ms or
+ * as soon as one fails); each attempt is limited to `timeoutMs`.
  * @throws IoError (`ConnectionFailure Refused`/`Timeout`/`NoMatchingAddresses`, ...) with the
  *   `connecting to ...` context lines; what `fn` throws.
  */
@@ -77,7 +78,9 @@ export function withConnection<T>(
   const timeout =
     opts.timeoutMs === Infinity ? Timeout.none : Timeout.ms(opts.clock, opts.timeoutMs);
   if (ep.kind === "name") {
-    return Net.withTcpConnect(net, { host: ep.host, service: ep.service, timeout }, fn);
+    const { host, service } = ep;
+    const happyEyeballs = { clock: opts.clock };
+    return Net.withTcpConnect(net, { host, service, timeout, happyEyeballs }, fn);
   }
   const addr = ep.addr;
   return Switch.run(async (sw) => {

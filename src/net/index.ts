@@ -3,12 +3,18 @@
  * against it.
  * @module
  */
+import { connectHappyEyeballs, interleaveFamilies } from "./happy-eyeballs.ts";
 import { acceptFork } from "./listening-socket-base.ts";
 import { runServer } from "./run-server.ts";
 import type { Net as NetCapability } from "./types.ts";
 import { withTcpConnect } from "./with-tcp-connect.ts";
 
 export { currentEnv, currentEnvOpt, type Env } from "./env.ts";
+export {
+  type ConnectHappyEyeballsOptions,
+  DEFAULT_HAPPY_EYEBALLS_DELAY,
+  type HappyEyeballsOptions,
+} from "./happy-eyeballs.ts";
 export { Ipaddr } from "./ipaddr.ts";
 export { acceptFork, ListeningSocketBase } from "./listening-socket-base.ts";
 export { checkSwitch, NetBase, type UnboundDatagram, withContext } from "./net-base.ts";
@@ -42,9 +48,15 @@ export type { TcpConnectOptions } from "./with-tcp-connect.ts";
 /** The network capability (Eio's `Net.t`): see `types.ts`. */
 export type Net = NetCapability;
 
-/** The generic network operations (Eio's `Net.with_tcp_connect`, `run_server`, `accept_fork`). */
+/**
+ * The generic network operations (Eio's `Net.with_tcp_connect`, `run_server`, `accept_fork`),
+ * and Happy Eyeballs (RFC 8305) connecting: `connectHappyEyeballs` and the address order
+ * `interleaveFamilies`.
+ */
 export const Net = {
   withTcpConnect,
   runServer,
   acceptFork,
+  connectHappyEyeballs,
+  interleaveFamilies,
 };

@@ -3,6 +3,12 @@
  * @module
  */
 import { IoError, Switch, type TimeLimit, Timeout } from "../core/index.ts";
+import {
+  connectHappyEyeballs,
+  type HappyEyeballsOptions,
+  interleaveFamilies,
+} from "./happy-eyeballs.ts";
+import type { StreamAddr } from "./sockaddr.ts";
 import type { Net, StreamSocket } from "./types.ts";
 
 /** Options of {@link withTcpConnect}. */
@@ -13,12 +19,18 @@ export interface TcpConnectOptions {
   readonly service: string;
   /** The limit for each connection attempt (`Timeout.ms(clock, n)`); none by default. */
   readonly timeout?: TimeLimit | undefined;
+  /**
+   * Connect as RFC 8305 says (Happy Eyeballs): both families interleaved, the next attempt
+   * started after `delay` (250 ms) or as soon as one fails, the first connection winning. Off
+   * by default: the addresses are then tried one after another, in the resolver's order.
+   */
+  readonly happyEyeballs?: HappyEyeballsOptions | undefined;
 }
 
 /**
  * Connects to `host`:`service` and runs `fn` with the connection, which is closed when `fn`
  * returns or fails. The addresses from `getaddrinfoStream` are tried in order, each within
- * `timeout`, until one connects.
+ * `timeout`, until one connects; with `happyEyeballs`, they are raced as RFC 8305 says.
  * @throws IoError `ConnectionFailure NoMatchingAddresses` if the name has no TCP address;
  *   the last attempt's error (e.g. `Refused`, with its `connecting to ADDR` line) if all fail;
  *   `ConnectionFailure Timeout` if the last attempt timed out; each with the context
@@ -48,22 +60,36 @@ export function withTcpConnect<T>(
       if (addrs.length === 0) {
         throw new IoError({ kind: "ConnectionFailure", reason: "NoMatchingAddresses" });
       }
-      conn = await tryEach(addrs.length, async (i, last) => {
-        const addr = addrs[i] as (typeof addrs)[number];
-        try {
-          return await timeout.run(() => net.connect(addr, { sw }));
-        } catch (e) {
-          if (last && e instanceof Timeout) {
-            throw new IoError({ kind: "ConnectionFailure", reason: "Timeout" });
-          }
-          throw e;
-        }
-      });
+      const he = opts.happyEyeballs;
+      conn =
+        he !== undefined
+          ? await connectHappyEyeballs(net, interleaveFamilies(addrs), { ...he, sw, timeout })
+          : await connectInOrder(net, addrs, sw, timeout);
     } catch (e) {
       if (e instanceof IoError) e.addContext(`connecting to ${JSON.stringify(host)}:${service}`);
       throw e;
     }
     return await fn(conn);
+  });
+}
+
+/** Eio's way: each address in turn, each within `timeout`. */
+function connectInOrder(
+  net: Net,
+  addrs: readonly StreamAddr[],
+  sw: Switch,
+  timeout: TimeLimit,
+): Promise<StreamSocket> {
+  return tryEach(addrs.length, async (i, last) => {
+    const addr = addrs[i] as (typeof addrs)[number];
+    try {
+      return await timeout.run(() => net.connect(addr, { sw }));
+    } catch (e) {
+      if (last && e instanceof Timeout) {
+        throw new IoError({ kind: "ConnectionFailure", reason: "Timeout" });
+      }
+      throw e;
+    }
   });
 }
 

@@ -12,6 +12,12 @@ import {
   Switch,
   suspend,
 } from "../core/index.ts";
+import {
+  connectHappyEyeballs,
+  type HappyEyeballsOptions,
+  interleaveFamilies,
+} from "../net/happy-eyeballs.ts";
+import { Ipaddr } from "../net/ipaddr.ts";
 import { Sockaddr, type TcpAddr } from "../net/sockaddr.ts";
 import type { Net, StreamSocket } from "../net/types.ts";
 import {
@@ -49,6 +55,13 @@ export interface ConnectSockOptions extends TcpEnvOptions {
    * belongs to the caller, who must close it (as in Async).
    */
   readonly sw?: Switch | undefined;
+  /**
+   * How a host name with several addresses is connected to: Happy Eyeballs (RFC 8305) by
+   * default, the families interleaved and the next attempt started after `delay` (250 ms) or
+   * as soon as one fails, on the `clock` option's clock; `false` for one address after
+   * another, in the resolver's order. IP addresses and Unix paths have one address anyway.
+   */
+  readonly happyEyeballs?: Omit<HappyEyeballsOptions, "clock"> | false | undefined;
 }
 
 /** Options of {@link connect}. */
@@ -77,6 +90,8 @@ interface Checked {
   readonly clock: Clock;
   readonly timeout: number;
   readonly interrupt: AbortSignal | PromiseLike<unknown> | undefined;
+  /** Happy Eyeballs' options, or `false` for one address after another. */
+  readonly happyEyeballs: HappyEyeballsOptions | false;
 }
 
 function isThenable(x: unknown): x is PromiseLike<unknown> {
@@ -100,11 +115,17 @@ function check(where: WhereToConnect, opts: ConnectOptions | undefined, what: st
   if (opts?.sw !== undefined && typeof opts.sw.onRelease !== "function") {
     throw new TypeError(`${what}: option sw must be a Switch`);
   }
+  const he = opts?.happyEyeballs;
+  if (he !== undefined && he !== false && (typeof he !== "object" || he === null)) {
+    throw new TypeError(`happyEyeballs must be an object or false, got ${JSON.stringify(he)}`);
+  }
+  const clock = resolveClock(opts, what);
   return {
     net: resolveNet(opts, what),
-    clock: resolveClock(opts, what),
+    clock,
     timeout,
     interrupt,
+    happyEyeballs: he === false ? false : { ...he, clock },
   };
 }
 
@@ -130,7 +151,8 @@ function waitInterrupt(interrupt: AbortSignal | PromiseLike<unknown>): Promise<u
 }
 
 /** Connects to one of `where`'s addresses (no time limit); the socket is attached to `sw`. */
-async function connectTo(net: Net, where: WhereToConnect, sw: Switch): Promise<StreamSocket> {
+async function connectTo(c: Checked, where: WhereToConnect, sw: Switch): Promise<StreamSocket> {
+  const { net } = c;
   switch (where.kind) {
     case "unix":
       return await net.connect(where.address, { sw });
@@ -151,6 +173,13 @@ async function connectTo(net: Net, where: WhereToConnect, sw: Switch): Promise<S
           throw new IoError({ kind: "ConnectionFailure", reason: "NoMatchingAddresses" });
         }
         const bindTo = via === undefined ? undefined : Sockaddr.tcp(via, 0);
+        if (c.happyEyeballs !== false && addrs.length > 1 && !isIpLiteral(where.host)) {
+          return await connectHappyEyeballs(net, interleaveFamilies(addrs), {
+            ...c.happyEyeballs,
+            sw,
+            connect: { bindTo },
+          });
+        }
         for (let i = 0; ; i++) {
           try {
             return await net.connect(addrs[i] as TcpAddr, { sw, bindTo });
@@ -166,6 +195,15 @@ async function connectTo(net: Net, where: WhereToConnect, sw: Switch): Promise<S
   }
 }
 
+function isIpLiteral(host: string): boolean {
+  try {
+    Ipaddr.parse(host);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * One connection attempt within `timeout` and until `interrupt`; the socket (TCP_NODELAY on,
  * as Async sets it) is attached to `sw`.
@@ -176,7 +214,7 @@ async function attempt(c: Checked, where: WhereToConnect, sw: Switch): Promise<S
   if (interrupt instanceof AbortSignal && interrupt.aborted) {
     throw new ConnectionAttemptAborted(label, interrupt.reason);
   }
-  const branches: Array<() => Promise<StreamSocket>> = [() => connectTo(c.net, where, sw)];
+  const branches: Array<() => Promise<StreamSocket>> = [() => connectTo(c, where, sw)];
   if (timeout !== Infinity) {
     branches.push(async () => {
       await clock.sleep(timeout);
@@ -189,8 +227,7 @@ async function attempt(c: Checked, where: WhereToConnect, sw: Switch): Promise<S
       throw new ConnectionAttemptAborted(label, reason);
     });
   }
-  const sock =
-    branches.length === 1 ? await connectTo(c.net, where, sw) : await Fiber.any(branches);
+  const sock = branches.length === 1 ? await connectTo(c, where, sw) : await Fiber.any(branches);
   sock.setNoDelay(true);
   return sock;
 }
