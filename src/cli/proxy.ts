@@ -5,8 +5,10 @@
 import { Fiber, IoError, isCancelled, Switch } from "../core/index.ts";
 import { Flow, type Sink, type Source } from "../flow/index.ts";
 import { Sockaddr, type StreamAddr, type StreamSocket } from "../net/index.ts";
+import { encodeV1, encodeV2 } from "../net/proxy-protocol/index.ts";
 import { run } from "../run.ts";
 import {
+  choiceOption,
   durationOption,
   formatEndpoint,
   intOption,
@@ -39,6 +41,8 @@ Options:
   --connect-timeout-ms MS  give up connecting to the target after MS ms (default 10000)
   --drain-ms MS            how long open connections may go on after a stop signal (default 5000)
   --backlog N              listen(2) backlog (default 1024)
+  --send-proxy VERSION     send the target a PROXY protocol header (v1 or v2) first, saying
+                           whom each connection is from, as a load balancer does
   --json                   print the lines as JSON objects
   -q, --quiet              no line per connection
   -h, --help               show this help
@@ -54,6 +58,7 @@ const options = {
   "connect-timeout-ms": { type: "string" },
   "drain-ms": { type: "string" },
   backlog: { type: "string" },
+  "send-proxy": { type: "string" },
   json: { type: "boolean" },
   quiet: { type: "boolean", short: "q" },
 } as const;
@@ -108,6 +113,23 @@ async function forward(
   }
 }
 
+/** Tells `target` whom `client` is: a PROXY header (the client's address, the one it reached). */
+async function sendProxyHeader(
+  version: "v1" | "v2",
+  client: StreamSocket,
+  peer: StreamAddr,
+  target: StreamSocket,
+): Promise<void> {
+  const header = {
+    version: version === "v1" ? (1 as const) : (2 as const),
+    command: "PROXY" as const,
+    source: peer,
+    destination: client.localAddr,
+    tlvs: [],
+  };
+  await target.write([version === "v1" ? encodeV1(header) : encodeV2(header)]);
+}
+
 function formatRecord(r: ConnectionRecord): string {
   const how =
     r.end === "closed"
@@ -140,6 +162,10 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
     maxMs: 3_600_000,
   });
   const backlog = intOption("backlog", values.backlog, 1024, { min: 0, max: 65535 });
+  const sendProxy =
+    values["send-proxy"] === undefined
+      ? undefined
+      : choiceOption<"v1" | "v2">("send-proxy", values["send-proxy"], "v1", ["v1", "v2"]);
   const json = values.json === true;
   const quiet = values.quiet === true;
   const status = (line: string): void => {
@@ -172,6 +198,7 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
         await withConnection(env.net, toEp, { clock, timeoutMs }, async (target) => {
           connected = true;
           rec.target = Sockaddr.format(target.peerAddr);
+          if (sendProxy !== undefined) await sendProxyHeader(sendProxy, client, peer, target);
           await Fiber.both(
             () =>
               forward(

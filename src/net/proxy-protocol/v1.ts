@@ -116,6 +116,12 @@ function fieldName(i: number): string {
 }
 
 function addressProblem(proto: "TCP4" | "TCP6", i: number, f: string): string | null {
+  const ip = address(proto, i, f);
+  return typeof ip === "string" ? ip : null;
+}
+
+/** Field `i` (0 or 1) as an address of `proto`'s family, or what is wrong with it. */
+function address(proto: "TCP4" | "TCP6", i: number, f: string): Ipaddr | string {
   let ip: Ipaddr;
   try {
     ip = Ipaddr.parse(f);
@@ -125,7 +131,7 @@ function addressProblem(proto: "TCP4" | "TCP6", i: number, f: string): string | 
   const want = proto === "TCP4" ? 4 : 6;
   const got = f.includes(":") ? 6 : ip.family;
   if (got !== want) return `${proto} with an IPv${got} ${fieldName(i)} ${show(f)}`;
-  return null;
+  return ip;
 }
 
 /** A whole line (without its CRLF). */
@@ -146,16 +152,23 @@ function parseLine(text: string): ProxyParse {
   }
   if (proto !== "TCP4" && proto !== "TCP6") return invalid(`an unknown protocol ${show(proto)}`);
   if (fields.length !== 5) return invalid(`${fields.length - 1} fields after ${proto}, not 4`);
-  for (let i = 0; i < 4; i++) {
-    const why = checkField(proto, i, fields[i + 1]!, true);
-    if (why !== null) return invalid(why);
-  }
   const [, src, dst, sport, dport] = fields as [string, string, string, string, string];
+  const ips: Ipaddr[] = [];
+  for (let i = 0; i < 4; i++) {
+    const f = fields[i + 1]!;
+    const why = checkField(proto, i, f, i >= 2);
+    if (why !== null) return invalid(why);
+    if (i < 2) {
+      const ip = address(proto, i, f);
+      if (typeof ip === "string") return invalid(ip);
+      ips.push(ip);
+    }
+  }
   const header: ProxyHeader = {
     version: 1,
     command: "PROXY",
-    source: Sockaddr.tcp(Ipaddr.parse(src), Number(sport)),
-    destination: Sockaddr.tcp(Ipaddr.parse(dst), Number(dport)),
+    source: Sockaddr.tcp(ips[0]!, Number(sport)),
+    destination: Sockaddr.tcp(ips[1]!, Number(dport)),
     tlvs: [],
   };
   return { status: "done", header, length };
