@@ -6,6 +6,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
+import { describe } from "../core/_checks.ts";
 import {
   type BlockingOptions,
   type CancelContext,
@@ -54,13 +55,6 @@ function handOver(raw: Socket, bufs: readonly Uint8Array[]): void {
     }
     raw.uncork();
   }
-}
-
-function describe(x: unknown): string {
-  if (x === null) return "null";
-  if (typeof x === "object") return Array.isArray(x) ? "an array" : "an object";
-  if (typeof x === "string") return JSON.stringify(x);
-  return `${typeof x} ${String(x)}`;
 }
 
 function checkBuf(buf: unknown, name: string): asserts buf is Uint8Array {

@@ -3,6 +3,8 @@
  * connecting with a timeout and an interrupt, and reader/writer sugar over the connection.
  * @module
  */
+
+import { isThenable } from "../core/_checks.ts";
 import {
   awaitCancellable,
   type Clock,
@@ -77,14 +79,6 @@ interface Checked {
   readonly clock: Clock;
   readonly timeout: number;
   readonly interrupt: AbortSignal | PromiseLike<unknown> | undefined;
-}
-
-function isThenable(x: unknown): x is PromiseLike<unknown> {
-  return (
-    (typeof x === "object" || typeof x === "function") &&
-    x !== null &&
-    typeof (x as { then?: unknown }).then === "function"
-  );
 }
 
 function check(where: WhereToConnect, opts: ConnectOptions | undefined, what: string): Checked {

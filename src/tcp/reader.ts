@@ -4,6 +4,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { describe } from "../core/_checks.ts";
 import { EndOfFile, IoError, isIoError } from "../core/index.ts";
 import type { Source } from "../flow/types.ts";
 import { ReaderBusy } from "./errors.ts";
@@ -38,12 +39,6 @@ export interface ReadUntilOptions {
 
 function toBuffer(b: Uint8Array): Buffer {
   return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-}
-
-function describe(x: unknown): string {
-  if (typeof x === "string") return JSON.stringify(x);
-  if (x === null) return "null";
-  return typeof x === "object" ? "an object" : `${typeof x} ${String(x)}`;
 }
 
 /** How many bytes the UTF-8 sequence starting with `b` has (1 for an invalid lead byte). */

@@ -4,6 +4,7 @@
  * @module
  */
 import { readFileSync } from "node:fs";
+import { checkCount, describe } from "../core/_checks.ts";
 import {
   Cancel,
   CancelContext,
@@ -136,20 +137,6 @@ export function defaultMaxConnections(): number {
     defaultMax = Math.max(10_000, Math.floor(0.9 * limit));
   }
   return defaultMax;
-}
-
-function describe(x: unknown): string {
-  if (typeof x === "string") return JSON.stringify(x);
-  if (x === null) return "null";
-  return typeof x === "object" ? "an object" : `${typeof x} ${String(x)}`;
-}
-
-function checkCount(name: string, n: unknown): number {
-  if (typeof n !== "number" || !Number.isInteger(n)) {
-    throw new RangeError(`${name} must be an integer > 0, got ${describe(n)}`);
-  }
-  if (n <= 0) throw new RangeError(`${name} must be > 0, got ${n}`);
-  return n;
 }
 
 function message(e: unknown): string {

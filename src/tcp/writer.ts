@@ -4,6 +4,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { describe } from "../core/_checks.ts";
 import {
   awaitCancellable,
   Cancel,
@@ -85,12 +86,6 @@ type TryWrite = (this: Sink, bufs: readonly Uint8Array[]) => boolean;
 
 /** The cancellation context of every writer's flush loop: a root that is never cancelled. */
 const FLUSH_CONTEXT = new CancelContext(null);
-
-function describe(x: unknown): string {
-  if (typeof x === "string") return JSON.stringify(x);
-  if (x === null) return "null";
-  return typeof x === "object" ? "an object" : `${typeof x} ${String(x)}`;
-}
 
 /**
  * Checks a buffer age limit and returns it in ms (`Infinity` for `"unlimited"`).

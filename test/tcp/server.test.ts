@@ -321,12 +321,14 @@ describe("Tcp.Server.createSock()", () => {
           onHandlerError: "raise",
           ...opts,
         } as Parameters<typeof Tcp.Server.createSock>[2]);
-      await expect(bad({ maxConnections: 0 })).rejects.toThrow("maxConnections must be > 0, got 0");
+      await expect(bad({ maxConnections: 0 })).rejects.toThrow(
+        "maxConnections must be an integer > 0, got number 0",
+      );
       await expect(bad({ maxConnections: 2.5 })).rejects.toThrow(
         "maxConnections must be an integer > 0, got number 2.5",
       );
       await expect(bad({ maxAcceptsPerBatch: 0 })).rejects.toThrow(
-        "maxAcceptsPerBatch must be > 0, got 0",
+        "maxAcceptsPerBatch must be an integer > 0, got number 0",
       );
       await expect(bad({ onHandlerError: "log" })).rejects.toThrow(
         'onHandlerError must be "raise", "ignore" or { call(addr, err) }, got "log"',
