@@ -23,7 +23,7 @@ import {
   suspend,
 } from "../core/index.ts";
 import { ListeningSocketBase } from "../net/listening-socket-base.ts";
-import { checkSwitch } from "../net/net-base.ts";
+import { checkSwitch, DEFAULT_ACCEPT_QUEUE, DEFAULT_BACKLOG } from "../net/net-base.ts";
 import type { StreamAddr } from "../net/sockaddr.ts";
 import type { AcceptOptions, ListenOptions, StreamSocket } from "../net/types.ts";
 import { closedError, errorCode, toIoError } from "./errors.ts";
@@ -148,9 +148,11 @@ async function unixListenError(e: unknown, path: string): Promise<unknown> {
  *
  * libuv accepts every connection as soon as it arrives and cannot be told to stop, so the
  * connections that arrive while nobody is waiting in `accept()` are held here, paused and
- * unread, in a queue bounded by the `backlog` (at least 1) — the role the kernel's backlog
- * plays in Eio. Beyond that bound a new connection is closed at once (the client sees its
- * connection reset or closed) and counted in {@link droppedConnections}.
+ * unread, in a queue bounded by `acceptQueue` (default 4096), apart from the kernel's
+ * `backlog` (default 1024): a client of a server at its connection limit waits there, its
+ * connection open and its bytes unread, as it would in the kernel's queue under Eio. Beyond
+ * that bound a new connection is closed at once (the client sees its connection reset or
+ * closed) and counted in {@link droppedConnections}.
  *
  * Accept errors do not close the socket. Out of file descriptors (EMFILE, ENFILE), libuv
  * handles it itself: it closes a spare descriptor, accepts and closes every waiting
@@ -183,12 +185,12 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
   #acceptErrors = 0;
   #lastAcceptError: IoError | null = null;
 
-  private constructor(server: Server, addr: StreamAddr, backlog: number) {
+  private constructor(server: Server, addr: StreamAddr, acceptQueue: number) {
     super();
     this.#server = server;
     this.#kind = addr.type;
     this.#addr = addr;
-    this.#limit = Math.max(1, backlog);
+    this.#limit = Math.max(1, acceptQueue);
     (server as Owned)[kOwner] = this;
     server.on("connection", onConnection);
     server.on("error", onServerError);
@@ -218,7 +220,8 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
     opts: ListenOptions,
     fd?: number,
   ): Promise<NodeListeningSocket> {
-    const { sw, backlog } = opts;
+    const { sw } = opts;
+    const backlog = opts.backlog ?? DEFAULT_BACKLOG;
     if (
       fd === undefined &&
       addr.type === "unix" &&
@@ -228,7 +231,7 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
       await removeStaleSocket(addr.path);
     }
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
-    const ls = new NodeListeningSocket(server, addr, backlog);
+    const ls = new NodeListeningSocket(server, addr, opts.acceptQueue ?? DEFAULT_ACCEPT_QUEUE);
     ls.#release = sw.onRelease(() => ls.close());
     // listen(2)'s backlog hardly matters here (libuv accepts at once); Node reads 0 as "default"
     const listenOpts: NodeListenOptions =

@@ -8,7 +8,7 @@
  * kept, for short point-free parsers.
  * @module
  */
-import { type BlockingOptions, BufferLimitExceeded, EndOfFile } from "../core/index.ts";
+import { type BlockingOptions, BufferLimitExceeded, EndOfFile, isIoError } from "../core/index.ts";
 import {
   checkBytes,
   checkCount,
@@ -58,6 +58,11 @@ export interface BufReadOptions extends BlockingOptions {
   readonly maxSize: number;
   /** The buffer's first size (default `min(4096, maxSize)`); it doubles as needed up to `maxSize`. */
   readonly initialSize?: number;
+  /**
+   * Read a connection reset by the peer (`IoError` `ConnectionReset`) as end-of-file, as
+   * Async's `Reader` does. Default `false`: the error is thrown.
+   */
+  readonly resetIsEndOfFile?: boolean;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -123,6 +128,7 @@ export class BufReader implements Source {
   readonly #maxSize: number;
   readonly #initialSize: number;
   readonly #readOpts: BlockingOptions | undefined;
+  readonly #resetIsEof: boolean;
 
   /**
    * Prefer {@link BufRead.of}. Makes a reader of `src`, or (with `src` `null`) of the bytes
@@ -142,6 +148,7 @@ export class BufReader implements Source {
     this.#maxSize = maxSize;
     this.#initialSize = initialSize;
     this.#readOpts = opts.signal === undefined ? undefined : { signal: opts.signal };
+    this.#resetIsEof = opts.resetIsEndOfFile === true;
     this.#buf = initial ?? EMPTY;
     this.#len = initial?.length ?? 0;
     this.#adopted = initial !== undefined;
@@ -288,10 +295,19 @@ export class BufReader implements Source {
           this.#len += await src.readInto(free, this.#optsWith(signal));
         }
       } catch (e) {
-        if (e instanceof EndOfFile) this.#src = null;
-        throw e;
+        throw this.#readFailed(e);
       }
     }
+  }
+
+  /** A failed read of the source: at end-of-file (or a reset, if it counts as one) it is gone. */
+  #readFailed(e: unknown): unknown {
+    if (e instanceof EndOfFile) this.#src = null;
+    else if (this.#resetIsEof && isIoError(e, "ConnectionReset")) {
+      this.#src = null;
+      return new EndOfFile();
+    }
+    return e;
   }
 
   /** Moves bytes of `spill` into the buffer. */
@@ -1254,13 +1270,38 @@ export class BufReader implements Source {
    */
   readInto(buf: Uint8Array, opts?: BlockingOptions): Promise<number> {
     checkReadBuffer(buf);
+    if (this.#busy) return Promise.reject(busyError());
+    // Buffered bytes are copied at once: one resolved promise, no async frame
+    if (this.#len > 0) return Promise.resolve(this.#copyOut(buf));
+    const src = this.#src;
+    if (
+      src !== null &&
+      this.#spill === null &&
+      src.readChunk === undefined &&
+      buf.length >= (this.#own?.length ?? this.#initialSize)
+    ) {
+      // A read as large as our buffer goes straight into the caller's: no copy
+      return this.#guard(async () => {
+        try {
+          const n = await src.readInto(buf, this.#optsWith(opts?.signal));
+          this.#consumed += n;
+          return n;
+        } catch (e) {
+          throw this.#readFailed(e);
+        }
+      });
+    }
     return this.#guard(async () => {
-      if (this.#len === 0) await this.#ensureSlow(1, opts?.signal);
-      const k = Math.min(this.#len, buf.length);
-      buf.set(this.#buf.subarray(this.#pos, this.#pos + k));
-      this.#consume(k);
-      return k;
+      await this.#ensureSlow(1, opts?.signal);
+      return this.#copyOut(buf);
     });
+  }
+
+  #copyOut(buf: Uint8Array): number {
+    const k = Math.min(this.#len, buf.length);
+    buf.set(this.#buf.subarray(this.#pos, this.#pos + k));
+    this.#consume(k);
+    return k;
   }
 
   /**
@@ -1273,22 +1314,50 @@ export class BufReader implements Source {
    * ```
    */
   readChunk(opts?: BlockingOptions): Promise<Uint8Array> {
-    return this.#guard(async () => {
-      if (this.#len === 0) await this.#ensureSlow(1, opts?.signal);
-      const pos = this.#pos;
-      if (this.#adopted) {
-        // We never write into an adopted chunk, so a view of it (and of its unshown rest) is safe.
-        const extra = this.#spill?.length ?? 0;
-        const chunk = this.#buf.subarray(pos, pos + this.#len + extra);
-        this.#spill = null;
-        this.#consumed += extra;
-        this.#consumeAll();
-        return chunk;
+    if (this.#busy) return Promise.reject(busyError());
+    if (this.#len > 0 || this.#spill !== null) return Promise.resolve(this.#takeChunk());
+    const src = this.#src;
+    if (src?.readChunk === undefined) {
+      return this.#guard(async () => {
+        await this.#ensureSlow(1, opts?.signal);
+        return this.#takeChunk();
+      });
+    }
+    // Nothing buffered: the source's own chunk, straight through (an echo's fast path)
+    this.#busy = true;
+    return src.readChunk(this.#optsWith(opts?.signal)).then(this.#chunkRead, this.#chunkFailed);
+  }
+
+  readonly #chunkRead = (chunk: Uint8Array): Uint8Array => {
+    this.#busy = false;
+    this.#consumed += chunk.length;
+    return chunk;
+  };
+
+  readonly #chunkFailed = (e: unknown): never => {
+    this.#busy = false;
+    throw this.#readFailed(e);
+  };
+
+  #takeChunk(): Uint8Array {
+    const pos = this.#pos;
+    if (this.#adopted || this.#len === 0) {
+      // We never write into an adopted chunk, so a view of it (and of its unshown rest) is safe.
+      const spill = this.#spill;
+      this.#spill = null;
+      if (this.#len === 0 && spill !== null) {
+        this.#consumed += spill.length;
+        return spill;
       }
-      const chunk = copyBytes(this.#buf, pos, pos + this.#len);
+      const extra = spill?.length ?? 0;
+      const chunk = this.#buf.subarray(pos, pos + this.#len + extra);
+      this.#consumed += extra;
       this.#consumeAll();
       return chunk;
-    });
+    }
+    const chunk = copyBytes(this.#buf, pos, pos + this.#len);
+    this.#consumeAll();
+    return chunk;
   }
 }
 

@@ -21,22 +21,28 @@ import {
   type Switch,
   suspend,
 } from "../core/index.ts";
+import { type Monitor, raiseToMonitor } from "../core/monitor.ts";
 import { Sockaddr, type StreamAddr } from "../net/sockaddr.ts";
 import type { ListeningSocket, Net, StreamSocket } from "../net/types.ts";
-import { checkReaderBufferSize, withReaderWriter } from "./connection.ts";
+import {
+  checkReaderWriterConfig,
+  type ReaderWriterConfig,
+  withReaderWriter,
+} from "./connection.ts";
 import { type Deferred, deferred } from "./deferred.ts";
 import { resolveClock, resolveNet, type TcpEnvOptions } from "./env.ts";
 import { daemonOwner, detachedOwner, type Owner } from "./owner.ts";
 import type { Reader } from "./reader.ts";
 import type { WhereToListen } from "./where-to-listen.ts";
-import { type BufferAgeLimit, checkBufferAgeLimit, type Writer } from "./writer.ts";
+import type { Writer } from "./writer.ts";
 
 /**
  * What a server does when a connection handler fails (Async's `on_handler_error`):
  * - `"raise"`: stop accepting and close the listening socket (connections already accepted go
- *   on), and raise the error: it fails the server's `sw` if it has one, else it rejects
- *   `closeFinished` (and `close()`) — left unobserved, that is an unhandled rejection, which
- *   ends the process as an uncaught exception ends an Async program;
+ *   on), and raise the error: it fails the server's `sw` if it has one; else, inside `run()`,
+ *   `run()` rejects with it (its body is cancelled), and outside any run it is an uncaught
+ *   exception of the process, as Async raises to the main monitor. `closeFinished` (and
+ *   `close()`) reject with it too; never an unhandled promise rejection;
  * - `"ignore"`: nothing;
  * - `{ call(addr, err) }`: call it; if it throws, that error is raised as with `"raise"`.
  *
@@ -63,7 +69,7 @@ export interface ServerOptions<A extends StreamAddr = StreamAddr> extends TcpEnv
    * fibers run (Async's `max_accepts_per_batch`). Default 1.
    */
   readonly maxAcceptsPerBatch?: number | undefined;
-  /** How many connections may wait to be accepted (listen(2)). Default 64. */
+  /** How many connections may wait in the kernel to be accepted (listen(2)). Default 1024. */
   readonly backlog?: number | undefined;
   /**
    * Serve on this listening socket instead of listening on the `where` address (its
@@ -81,12 +87,9 @@ export interface ServerOptions<A extends StreamAddr = StreamAddr> extends TcpEnv
 }
 
 /** Options of {@link Server.create}. */
-export interface CreateServerOptions<A extends StreamAddr = StreamAddr> extends ServerOptions<A> {
-  /** The writers' buffer age limit (default `{ atMost: 120_000 }`). */
-  readonly bufferAgeLimit?: BufferAgeLimit | undefined;
-  /** The readers' buffer size in bytes (default 128 KiB, allocated lazily). */
-  readonly readerBufferSize?: number | undefined;
-}
+export interface CreateServerOptions<A extends StreamAddr = StreamAddr>
+  extends ServerOptions<A>,
+    ReaderWriterConfig {}
 
 /** Options of {@link Server.close}. */
 export interface ServerCloseOptions {
@@ -112,7 +115,7 @@ export type ReaderWriterHandler<A extends StreamAddr = StreamAddr> = (
 
 /** How often, at most, the server repeats a warning. */
 const WARNING_INTERVAL = 60_000;
-const DEFAULT_BACKLOG = 64;
+const DEFAULT_BACKLOG = 1024;
 const RESOLVED: Promise<void> = Promise.resolve();
 
 let defaultMax: number | undefined;
@@ -310,6 +313,8 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
   #acceptDone: Promise<void> = RESOLVED;
   #slotFreed: (() => void) | null = null;
   readonly #closeFinished = deferred<void>();
+  /** Where `"raise"` goes without `sw`: the monitor of the `run()` the server was made in. */
+  readonly #monitor: Monitor | undefined = currentFiber().monitor;
   #closeAll: Promise<void> | null = null;
   #hasError = false;
   #error: unknown = undefined;
@@ -335,6 +340,8 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
     this.#onHandlerError = cfg.onHandlerError;
     this.#warn = cfg.warn;
     this.#serveConn = serveConn;
+    // The error is raised to the monitor too: an unobserved closeFinished is no failure
+    this.#closeFinished.promise.catch(() => {});
   }
 
   /**
@@ -396,11 +403,12 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
       throw new TypeError(`handler must be a function, got ${describe(handler)}`);
     }
     const cfg = checkOptions(where, opts, "Tcp.Server.create");
-    checkReaderBufferSize(opts.readerBufferSize);
-    if (opts.bufferAgeLimit !== undefined) checkBufferAgeLimit(opts.bufferAgeLimit);
+    checkReaderWriterConfig(opts);
     const rw = {
       clock: cfg.clock,
       readerBufferSize: opts.readerBufferSize,
+      readerMaxLine: opts.readerMaxLine,
+      writerMaxBuffered: opts.writerMaxBuffered,
       bufferAgeLimit: opts.bufferAgeLimit,
     };
     return await Server.#open(where, cfg, (conn) =>
@@ -611,7 +619,12 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
     }
   }
 
-  /** Raises `err` (Async: to the monitor the server was created in), and closes the listener. */
+  /**
+   * Raises `err` (Async: to the monitor the server was created in) and closes the listener:
+   * with `sw`, it fails `sw`; else it goes to the monitor of the `run()` the server was made in
+   * (which rejects with it), or, outside any run, it is an uncaught exception. `closeFinished`
+   * also rejects with it (marked handled: never an unhandled rejection).
+   */
   #raise(err: unknown): void {
     const parent = this.#parent;
     if (parent !== undefined) {
@@ -623,11 +636,8 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
       this.#beginClose();
       return;
     }
-    if (this.#state === "closed") {
-      // Nothing is left to report it: make it an uncaught error, as Async's main monitor would
-      void Promise.reject(err);
-      return;
-    }
+    raiseToMonitor(this.#monitor, err);
+    if (this.#state === "closed") return;
     this.#recordError(err);
     this.#beginClose();
   }

@@ -4,7 +4,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { describe } from "../core/_checks.ts";
+import { checkCount, describe } from "../core/_checks.ts";
 import {
   awaitCancellable,
   Cancel,
@@ -20,7 +20,7 @@ import {
 } from "../core/index.ts";
 import type { Sink } from "../flow/types.ts";
 import { AgeWatchdog, type Watched } from "./age-watchdog.ts";
-import { formatSpan, WriterBufferAgeExceeded } from "./errors.ts";
+import { formatSpan, WriterBufferAgeExceeded, WriterBufferLimitExceeded } from "./errors.ts";
 
 /**
  * How old the oldest unflushed byte of a writer may get (Async's `buffer_age_limit`):
@@ -34,10 +34,19 @@ export const DEFAULT_BUFFER_AGE_LIMIT: BufferAgeLimit = Object.freeze({ atMost: 
 /** How long `close()` waits for the flush before closing anyway, by default (Async: 5 s for sockets). */
 export const DEFAULT_FORCE_CLOSE_AFTER = 5_000;
 
+/** The default bound of a writer (`writerMaxBuffered`): 16 MiB unflushed. */
+export const DEFAULT_WRITER_MAX_BUFFERED = 16 * 1024 * 1024;
+
 /** Options of `new Writer(sink, opts)`. */
 export interface WriterOptions {
   /** Default `{ atMost: 120_000 }` (2 minutes). */
   readonly bufferAgeLimit?: BufferAgeLimit | undefined;
+  /**
+   * The most bytes that may wait unflushed (default 16 MiB): a write past it fails the writer
+   * with {@link WriterBufferLimitExceeded}. `await writer.flushed()` is the backpressure point
+   * that keeps a writer under it.
+   */
+  readonly maxBuffered?: number | undefined;
   /** The clock buffer ages and close timeouts are measured on. Default: the real monotonic clock. */
   readonly clock?: Clock | undefined;
   /**
@@ -142,6 +151,7 @@ export class Writer implements AsyncDisposable {
   readonly #closeTarget: (() => Promise<void>) | undefined;
   readonly #clock: Clock;
   readonly #ageLimit: number;
+  readonly #maxBuffered: number;
   readonly #peer: string | (() => string) | undefined;
   readonly #onError: ((err: unknown) => void) | undefined;
   #state: "open" | "closing" | "closed" | "failed" = "open";
@@ -193,6 +203,10 @@ export class Writer implements AsyncDisposable {
     this.#tryWrite = typeof tryWrite === "function" ? (tryWrite as TryWrite) : null;
     this.#clock = opts.clock ?? monoClock;
     this.#ageLimit = checkBufferAgeLimit(opts.bufferAgeLimit ?? DEFAULT_BUFFER_AGE_LIMIT);
+    this.#maxBuffered =
+      opts.maxBuffered === undefined
+        ? DEFAULT_WRITER_MAX_BUFFERED
+        : checkCount("maxBuffered", opts.maxBuffered);
     this.#peer = opts.peer;
     this.#onError = opts.onError;
     this.#closeTarget =
@@ -250,7 +264,8 @@ export class Writer implements AsyncDisposable {
    * flushed in the background.
    * @throws TypeError if `data` is neither a string nor a Uint8Array; IoError `Closed` after
    *   `close()`; the writer's error if it has failed (`ConnectionReset` when the peer has gone,
-   *   {@link WriterBufferAgeExceeded}).
+   *   {@link WriterBufferAgeExceeded}); {@link WriterBufferLimitExceeded} if this write would
+   *   leave more than `maxBuffered` bytes unflushed (the writer fails with it).
    * @example
    * ```ts
    * writer.write("hello, ");
@@ -358,6 +373,13 @@ export class Writer implements AsyncDisposable {
   }
 
   #added(n: number): void {
+    const unflushed = this.#queued + n - this.#flushedBytes;
+    if (unflushed > this.#maxBuffered) {
+      const peer = typeof this.#peer === "function" ? this.#peer() : this.#peer;
+      const e = new WriterBufferLimitExceeded(this.#maxBuffered, unflushed, peer);
+      this.#fail(e);
+      throw e;
+    }
     const dog = this.#watchdog;
     if (dog !== null && this.#taken === this.#queued) {
       const since = this.#clock.now();
