@@ -13,8 +13,6 @@ import {
 } from "node:net";
 import { dirname } from "node:path";
 import {
-  type CancelContext,
-  type CancelHook,
   Cancelled,
   currentCancelContext,
   IoError,
@@ -22,6 +20,7 @@ import {
   type Switch,
   suspend,
 } from "../core/index.ts";
+import { Operation } from "../core/operation.ts";
 import { ListeningSocketBase } from "../net/listening-socket-base.ts";
 import { checkSwitch, DEFAULT_ACCEPT_QUEUE, DEFAULT_BACKLOG } from "../net/net-base.ts";
 import type { StreamAddr } from "../net/sockaddr.ts";
@@ -41,70 +40,39 @@ let onConnection: (this: Server, raw: Socket) => void;
 
 /**
  * A pending `accept()`: gets the next connection (attached to its switch), or fails when the
- * socket closes, or rejects with `Cancelled`. One small object per wait, no closures.
+ * socket closes, or rejects with `Cancelled` (leaving the waiters). One small object per wait.
  */
-class AcceptOp implements CancelHook {
+class AcceptOp extends Operation<[StreamSocket, StreamAddr]> {
   readonly #waiters: AcceptOp[];
   readonly #sw: Switch;
-  readonly #cc: CancelContext;
-  #signal: AbortSignal | undefined;
-  #onAbort: (() => void) | undefined;
-  #done = false;
-  #resolve: (v: [StreamSocket, StreamAddr]) => void = noop;
-  #reject: (e: unknown) => void = noop;
-  readonly promise: Promise<[StreamSocket, StreamAddr]>;
 
-  constructor(waiters: AcceptOp[], sw: Switch, cc: CancelContext, signal: AbortSignal | undefined) {
+  constructor(waiters: AcceptOp[], sw: Switch) {
+    super();
     this.#waiters = waiters;
     this.#sw = sw;
-    this.#cc = cc;
-    this.promise = new Promise<[StreamSocket, StreamAddr]>((res, rej) => {
-      this.#resolve = res;
-      this.#reject = rej;
-    });
-    waiters.push(this);
-    cc.addHook(this);
-    if (signal !== undefined) {
-      this.#signal = signal;
-      this.#onAbort = () => this.cancelled(signal.reason);
-      signal.addEventListener("abort", this.#onAbort, { once: true });
-    }
-  }
-
-  #disarm(): boolean {
-    if (this.#done) return false;
-    this.#done = true;
-    this.#cc.removeHook(this);
-    if (this.#onAbort !== undefined) this.#signal?.removeEventListener("abort", this.#onAbort);
-    return true;
   }
 
   /** Hands over a connection (the op has already been taken off the waiters). */
   give(sock: NodeStreamSocket): void {
-    if (!this.#disarm()) {
+    if (!this.pending) {
       void sock.close();
       return;
     }
+    let accepted: [StreamSocket, StreamAddr];
     try {
-      this.#resolve(adopt(sock, this.#sw));
+      accepted = adopt(sock, this.#sw);
     } catch (e) {
-      this.#reject(e);
+      this.fail(e);
+      return;
     }
+    this.settle(accepted);
   }
 
-  fail(err: unknown): void {
-    if (this.#disarm()) this.#reject(err);
-  }
-
-  cancelled(reason: unknown): void {
-    if (!this.#disarm()) return;
+  protected override abort(): void {
     const i = this.#waiters.indexOf(this);
     if (i >= 0) this.#waiters.splice(i, 1);
-    this.#reject(new Cancelled(reason));
   }
 }
-
-function noop(): void {}
 
 /**
  * Removes a stale Unix socket file at `path` (for `reuseAddr`): only if it is a socket; anything
@@ -358,7 +326,11 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
     if (cc.cancelled) return Promise.reject(new Cancelled(cc.reason));
     const signal = opts.signal;
     if (signal?.aborted) return Promise.reject(new Cancelled(signal.reason));
-    return new AcceptOp(this.#waiters, sw, cc, signal).promise;
+    const op = new AcceptOp(this.#waiters, sw);
+    const p = op.open();
+    this.#waiters.push(op);
+    op.arm(cc, signal);
+    return p;
   }
 
   /** The address listened on (with the port the OS chose, for port 0). */

@@ -1291,11 +1291,28 @@ export class BufReader implements Source {
         }
       });
     }
+    if (src?.readChunk !== undefined && this.#spill === null) {
+      // Nothing buffered: the source's next chunk becomes the buffer, with no async frame
+      this.#busy = true;
+      this.#into = buf;
+      return src.readChunk(this.#optsWith(opts?.signal)).then(this.#chunkInto, this.#chunkFailed);
+    }
     return this.#guard(async () => {
       await this.#ensureSlow(1, opts?.signal);
       return this.#copyOut(buf);
     });
   }
+
+  #into: Uint8Array | null = null;
+
+  readonly #chunkInto = (chunk: Uint8Array): number | Promise<number> => {
+    this.#busy = false;
+    const buf = this.#into as Uint8Array;
+    this.#into = null;
+    if (chunk.length === 0) return this.readInto(buf);
+    this.#takeSpill(chunk, 1);
+    return this.#copyOut(buf);
+  };
 
   #copyOut(buf: Uint8Array): number {
     const k = Math.min(this.#len, buf.length);
@@ -1336,6 +1353,7 @@ export class BufReader implements Source {
 
   readonly #chunkFailed = (e: unknown): never => {
     this.#busy = false;
+    this.#into = null;
     throw this.#readFailed(e);
   };
 

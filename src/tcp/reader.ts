@@ -170,7 +170,8 @@ export class Reader implements AsyncDisposable {
     // A line already buffered costs one resolved promise, not an async frame
     const line = this.#br.bufferedLine();
     if (line !== null) return Promise.resolve(line);
-    return this.#slow((br) => br.line());
+    this.#busy = true;
+    return this.#br.line().then(this.#readDone, this.#readFailed);
   }
 
   /**
@@ -207,8 +208,21 @@ export class Reader implements AsyncDisposable {
     if (no !== undefined) return Promise.reject(no);
     if (buf.length === 0) return Promise.resolve(0);
     if (this.#br.buffered > 0) return this.#br.readInto(buf);
-    return this.#slow((br) => br.readInto(buf));
+    this.#busy = true;
+    return this.#br.readInto(buf).then(this.#readDone, this.#readFailed);
   }
+
+  // Bound once per reader: a read that waits costs one reaction, not an async frame
+  readonly #readDone = <T>(v: T): T => {
+    this.#busy = false;
+    return v;
+  };
+
+  readonly #readFailed = (e: unknown): null => {
+    this.#busy = false;
+    if (e instanceof EndOfFile) return null;
+    throw e;
+  };
 
   /**
    * Returns the next chunk of bytes the reader holds or reads, which the caller then owns, or
@@ -225,7 +239,9 @@ export class Reader implements AsyncDisposable {
   readChunk(): Promise<Uint8Array | null> {
     const no = this.#refuse("readChunk");
     if (no !== undefined) return Promise.reject(no);
-    return this.#slow((br) => br.readChunk());
+    if (this.#br.buffered > 0) return this.#br.readChunk();
+    this.#busy = true;
+    return this.#br.readChunk().then(this.#readDone, this.#readFailed);
   }
 
   /**

@@ -571,6 +571,13 @@ export class Writer implements AsyncDisposable {
   flushed(): Promise<void> {
     if (this.#state === "failed") return Promise.reject(this.#error);
     if (this.#flushedBytes === this.#queued) return RESOLVED;
+    if (this.#scheduled) {
+      // The flush that was due at the end of this turn happens now: when the kernel takes it
+      // all (the usual case), `write(); await flushed()` costs no promise of ours.
+      this.#flushNow();
+      if (this.error !== undefined) return Promise.reject(this.#error);
+      if (this.#flushedBytes === this.#queued) return RESOLVED;
+    }
     const target = this.#queued;
     return suspend<void>((resolve, reject) => {
       const w: FlushWaiter = { target, resolve, reject };
