@@ -1,7 +1,7 @@
 import { Buffer } from "node:buffer";
 import { describe, expect, test } from "vitest";
 import { Cancel, Cancelled, IoError } from "../core/index.ts";
-import { BufRead } from "../flow/buf-read.ts";
+import { BufRead } from "../flow/buf-read/index.ts";
 import { ReaderBusy } from "./errors.ts";
 import { Reader } from "./reader.ts";
 import { TestSource } from "./test-helpers/doubles.ts";

@@ -7,7 +7,7 @@
 import { Buffer } from "node:buffer";
 import { checkCount, describe } from "../core/_checks.ts";
 import { BufferLimitExceeded, EndOfFile, IoError } from "../core/index.ts";
-import { BufReader } from "../flow/buf-read.ts";
+import { BufReader } from "../flow/buf-read/index.ts";
 import { decodeUtf8 } from "../flow/bytes.ts";
 import type { Source } from "../flow/types.ts";
 import { ReaderBusy } from "./errors.ts";
