@@ -15,7 +15,7 @@ const host = process.argv[3] ?? "127.0.0.1";
 const server = await Tcp.Server.create(
   Tcp.WhereToListen.onPort(port, { host }),
   async (_addr, reader, writer) => {
-    const buf = new Uint8Array(64 * 1024);
+    const buf = new Uint8Array(16 * 1024);
     for (let n = await reader.read(buf); n !== null; n = await reader.read(buf)) {
       writer.write(buf.subarray(0, n));
       await writer.flushed();

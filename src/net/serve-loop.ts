@@ -90,6 +90,7 @@ const NO_CONTEXT: unique symbol = Symbol("no context");
 
 /** One connection a loop serves. */
 export class ServedConnection {
+  readonly loop: ServeLoop;
   readonly sock: StreamSocket;
   readonly addr: StreamAddr;
   /** The handler's own cancellation context (with `cancellable`). */
@@ -99,7 +100,8 @@ export class ServedConnection {
   #ended = false;
   #waiters: Array<() => void> | null = null;
 
-  constructor(sock: StreamSocket, addr: StreamAddr) {
+  constructor(loop: ServeLoop, sock: StreamSocket, addr: StreamAddr) {
+    this.loop = loop;
     this.sock = sock;
     this.addr = addr;
   }
@@ -138,6 +140,15 @@ export class ServedConnection {
   }
 }
 
+/** A handler's own cancellation context, which knows its connection (see `ServeLoop.current`). */
+class ConnectionContext extends CancelContext {
+  readonly conn: ServedConnection;
+  constructor(parent: CancelContext, conn: ServedConnection) {
+    super(parent);
+    this.conn = conn;
+  }
+}
+
 /**
  * The serve loop: see the module documentation.
  * @example
@@ -153,8 +164,6 @@ export class ServeLoop {
   readonly #batch: number;
   readonly #conns = new Set<ServedConnection>();
   #slotFreed: (() => void) | null = null;
-  // Made once per loop, not per connection: an idle connection holds no closure of ours
-  readonly #contexts = new Map<CancelContext, ServedConnection>();
 
   /** A loop with the policies `opts`. @throws RangeError for a limit <= 0. */
   constructor(opts: ServeLoopOptions) {
@@ -185,10 +194,8 @@ export class ServeLoop {
 
   /** The connection whose handler the calling fiber belongs to (with `cancellable`), if any. */
   current(): ServedConnection | undefined {
-    if (this.#contexts.size === 0) return undefined;
     for (let cc: CancelContext | null = currentCancelContext(); cc !== null; cc = cc.parent) {
-      const c = this.#contexts.get(cc);
-      if (c !== undefined) return c;
+      if (cc instanceof ConnectionContext && cc.conn.loop === this) return cc.conn;
     }
     return undefined;
   }
@@ -277,7 +284,7 @@ export class ServeLoop {
   }
 
   #start(sock: StreamSocket, addr: StreamAddr): void {
-    const conn = new ServedConnection(sock, addr);
+    const conn = new ServedConnection(this, sock, addr);
     this.#conns.add(conn);
     let started = false;
     try {
@@ -304,9 +311,8 @@ export class ServeLoop {
     try {
       if (o.cancellable === true) {
         const parent = currentFiber();
-        const cc = new CancelContext(parent.cc);
+        const cc = new ConnectionContext(parent.cc, conn);
         conn.cc = cc;
-        this.#contexts.set(cc, conn);
         r = runInFiber({ ...parent, cc }, () => o.handler(conn.sock, conn.addr, conn));
       } else r = o.handler(conn.sock, conn.addr, conn);
     } catch (e) {
@@ -322,10 +328,7 @@ export class ServeLoop {
   /** The one place a connection ends: close the socket, free the slot, then report. */
   #ended(conn: ServedConnection, failed: boolean, error: unknown): Promise<void> {
     const cc = conn.cc;
-    if (cc !== NO_CONTEXT) {
-      cc.finish();
-      this.#contexts.delete(cc);
-    }
+    if (cc !== NO_CONTEXT) cc.finish();
     return conn.sock.close().then(
       () => this.#report(conn, failed, error),
       (e: unknown) => (failed ? this.#report(conn, failed, error) : this.#report(conn, true, e)),

@@ -294,7 +294,7 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
     owner: Owner,
     cfg: Config<A>,
     listeningOn: L,
-    serveConn: (conn: ServedConnection) => Promise<void>,
+    serveConn: (conn: ServedConnection) => void | Promise<void>,
   ) {
     this.#listener = listener;
     this.#owner = owner;
@@ -347,9 +347,8 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
       throw new TypeError(`handler must be a function, got ${describe(handler)}`);
     }
     const cfg = checkOptions(where, opts, "Tcp.Server.createSock");
-    return await Server.#open(where, cfg, async (conn) => {
-      await handler(conn.addr as A, conn.sock);
-    });
+    // Not an async function: an idle connection holds no frame of ours
+    return await Server.#open(where, cfg, (conn) => handler(conn.addr as A, conn.sock));
   }
 
   /**
@@ -402,7 +401,7 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
   static async #open<A extends StreamAddr, L>(
     where: WhereToListen<A, L>,
     cfg: Config<A>,
-    serveConn: (conn: ServedConnection) => Promise<void>,
+    serveConn: (conn: ServedConnection) => void | Promise<void>,
   ): Promise<Server<A, L>> {
     const owner = cfg.sw !== undefined ? daemonOwner(cfg.sw) : detachedOwner();
     let listener: ListeningSocket | undefined;

@@ -146,7 +146,7 @@ interface FlushWaiter {
  * }, { onHandlerError: "raise" });
  * ```
  */
-export class Writer implements AsyncDisposable {
+export class Writer implements AsyncDisposable, Watched {
   readonly #sink: Sink;
   readonly #closeTarget: (() => Promise<void>) | undefined;
   readonly #clock: Clock;
@@ -187,7 +187,6 @@ export class Writer implements AsyncDisposable {
   #waiters: FlushWaiter[] = [];
   #closing: Promise<void> | null = null;
   readonly #watchdog: AgeWatchdog | null;
-  readonly #self: Watched;
 
   /**
    * Makes a writer to `sink`.
@@ -215,17 +214,28 @@ export class Writer implements AsyncDisposable {
         ? () => (sink as unknown as { close(): Promise<void> }).close()
         : undefined);
     this.#watchdog = this.#ageLimit === Infinity ? null : AgeWatchdog.of(this.#clock);
-    const ageLimit = this.#ageLimit;
-    this.#self = {
-      ageLimit,
-      watched: false,
-      oldestUnflushed: () => this.#oldestUnflushed(),
-      expire: (now, oldest) => {
-        const unflushed = this.#queued - this.#flushedBytes;
-        const peer = typeof this.#peer === "function" ? this.#peer() : this.#peer;
-        this.#fail(new WriterBufferAgeExceeded(ageLimit, now - oldest, unflushed, peer));
-      },
-    };
+  }
+
+  // The writer as its age watchdog sees it (the writer is its own Watched: no object per writer)
+
+  /** @internal The buffer age limit in ms. */
+  get ageLimit(): number {
+    return this.#ageLimit;
+  }
+
+  /** @internal Whether the watchdog watches this writer (kept by the watchdog). */
+  watched = false;
+
+  /** @internal When the oldest unflushed byte was written (clock ms), or NaN. */
+  oldestUnflushed(): number {
+    return this.#oldestUnflushed();
+  }
+
+  /** @internal The age limit is passed: the writer fails. */
+  expire(now: number, oldest: number): void {
+    const unflushed = this.#queued - this.#flushedBytes;
+    const peer = typeof this.#peer === "function" ? this.#peer() : this.#peer;
+    this.#fail(new WriterBufferAgeExceeded(this.#ageLimit, now - oldest, unflushed, peer));
   }
 
   /** How many bytes have been written and not yet flushed (Async's `bytes_to_write`). */
@@ -384,7 +394,7 @@ export class Writer implements AsyncDisposable {
     if (dog !== null && this.#taken === this.#queued) {
       const since = this.#clock.now();
       this.#pendingSince = since;
-      dog.add(this.#self, since);
+      dog.add(this, since);
     }
     this.#queued += n;
     const kick = this.#kick;
@@ -441,7 +451,7 @@ export class Writer implements AsyncDisposable {
     this.#tail = null;
     this.#tailStart = 0;
     this.#tailEnd = 0;
-    this.#watchdog?.idle(this.#self);
+    this.#watchdog?.idle(this);
   }
 
   /**
@@ -540,7 +550,7 @@ export class Writer implements AsyncDisposable {
     this.#chunks = [];
     this.#tail = null;
     this.#taken = this.#queued;
-    this.#watchdog?.leave(this.#self);
+    this.#watchdog?.leave(this);
     for (const w of this.#waiters.splice(0)) w.reject(e);
     this.#stopLoop();
     if (!wasClosing) this.#onError?.(e);
@@ -621,7 +631,7 @@ export class Writer implements AsyncDisposable {
     this.#state = failed ? "failed" : "closed";
     this.#chunks = [];
     this.#tail = null;
-    this.#watchdog?.leave(this.#self);
+    this.#watchdog?.leave(this);
     this.#stopLoop();
     for (const w of this.#waiters.splice(0)) {
       w.reject(failed ? error : this.#unusable("flushed"));

@@ -170,6 +170,7 @@ export class BufferCore implements Source {
     this.len -= n;
     this.consumed += n;
     if (this.pos >= this.#mirrorAt) this.#backToChunk();
+    if (this.len === 0) this.#drained();
   }
 
   protected advanceAll(): void {
@@ -177,6 +178,15 @@ export class BufferCore implements Source {
     this.pos += this.len;
     this.len = 0;
     if (this.pos >= this.#mirrorAt) this.#backToChunk();
+    this.#drained();
+  }
+
+  /** Everything is consumed: an idle reader holds no chunk of the source's. */
+  #drained(): void {
+    if (this.adopted && this.#spill === null) {
+      this.buf = EMPTY;
+      this.pos = 0;
+    }
   }
 
   /** What is buffered in `own` is a copy of the start of `#mirror`: use the chunk instead. */
