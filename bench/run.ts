@@ -67,6 +67,7 @@ if (!values["micro-only"]) {
     ["weir-runServer", "bench/echo-weir.ts"],
     ["weir-tcp-sock", "bench/echo-tcp-sock.ts"],
     ["weir-tcp-rw", "bench/echo-tcp-rw.ts"],
+    ["weir-tcp-plain", "bench/echo-tcp-plain.ts"],
   ];
   const env = {
     ...process.env,

@@ -6,18 +6,23 @@
 import { domainMgr } from "./backend-node/domain-manager.ts";
 import { nodeNet } from "./backend-node/node-net.ts";
 import { CancelContext, currentFiber, monoClock, realClock, runInFiber } from "./core/index.ts";
-import type { Env } from "./net/env.ts";
+import { Monitor } from "./core/monitor.ts";
+import { type Env, setDefaultEnv } from "./net/env.ts";
 
 export type { Env } from "./net/env.ts";
 
 const env: Env = Object.freeze({ net: nodeNet, clock: realClock, monoClock, domainMgr });
+// Outside any run, Async-style code (Tcp) uses the real network, as Async's Tcp does.
+setDefaultEnv(env);
 
 /**
  * Runs `fn` with the real backend's capabilities and returns its result. `fn` runs as a fiber
  * in a new cancellation context (a child of the caller's, whose trace sink it keeps), so
  * `Switch.run`, `Fiber.*` and every blocking operation work inside it. The env is also installed
- * in the fiber context, where `currentEnv()` (and `Tcp`) find it.
- * @throws what `fn` throws.
+ * in the fiber context, where `currentEnv()` (and `Tcp`) find it, with a monitor: an error
+ * raised to it (a `Tcp.Server` made inside with `onHandlerError: "raise"`) cancels `fn` and
+ * makes `run` reject with that error.
+ * @throws what `fn` throws; an error raised to the run's monitor.
  * @example
  * ```ts
  * await run(async (env) => {
@@ -32,8 +37,12 @@ export async function run<T>(fn: (env: Env) => T | Promise<T>): Promise<T> {
   if (typeof fn !== "function") throw new TypeError(`fn must be a function, got ${typeof fn}`);
   const parent = currentFiber();
   const cc = new CancelContext(parent.cc);
+  const monitor = new Monitor(cc);
   try {
-    return await runInFiber({ ...parent, cc, env }, () => fn(env));
+    const value = await runInFiber({ ...parent, cc, env, monitor }, () => fn(env));
+    return monitor.close({ ok: true, value });
+  } catch (error) {
+    return monitor.close<T>({ ok: false, error });
   } finally {
     cc.finish();
   }

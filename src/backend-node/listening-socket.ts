@@ -13,8 +13,6 @@ import {
 } from "node:net";
 import { dirname } from "node:path";
 import {
-  type CancelContext,
-  type CancelHook,
   Cancelled,
   currentCancelContext,
   IoError,
@@ -22,8 +20,9 @@ import {
   type Switch,
   suspend,
 } from "../core/index.ts";
+import { Operation } from "../core/operation.ts";
 import { ListeningSocketBase } from "../net/listening-socket-base.ts";
-import { checkSwitch } from "../net/net-base.ts";
+import { checkSwitch, DEFAULT_ACCEPT_QUEUE, DEFAULT_BACKLOG } from "../net/net-base.ts";
 import type { StreamAddr } from "../net/sockaddr.ts";
 import type { AcceptOptions, ListenOptions, StreamSocket } from "../net/types.ts";
 import { closedError, errorCode, toIoError } from "./errors.ts";
@@ -41,70 +40,39 @@ let onConnection: (this: Server, raw: Socket) => void;
 
 /**
  * A pending `accept()`: gets the next connection (attached to its switch), or fails when the
- * socket closes, or rejects with `Cancelled`. One small object per wait, no closures.
+ * socket closes, or rejects with `Cancelled` (leaving the waiters). One small object per wait.
  */
-class AcceptOp implements CancelHook {
+class AcceptOp extends Operation<[StreamSocket, StreamAddr]> {
   readonly #waiters: AcceptOp[];
   readonly #sw: Switch;
-  readonly #cc: CancelContext;
-  #signal: AbortSignal | undefined;
-  #onAbort: (() => void) | undefined;
-  #done = false;
-  #resolve: (v: [StreamSocket, StreamAddr]) => void = noop;
-  #reject: (e: unknown) => void = noop;
-  readonly promise: Promise<[StreamSocket, StreamAddr]>;
 
-  constructor(waiters: AcceptOp[], sw: Switch, cc: CancelContext, signal: AbortSignal | undefined) {
+  constructor(waiters: AcceptOp[], sw: Switch) {
+    super();
     this.#waiters = waiters;
     this.#sw = sw;
-    this.#cc = cc;
-    this.promise = new Promise<[StreamSocket, StreamAddr]>((res, rej) => {
-      this.#resolve = res;
-      this.#reject = rej;
-    });
-    waiters.push(this);
-    cc.addHook(this);
-    if (signal !== undefined) {
-      this.#signal = signal;
-      this.#onAbort = () => this.cancelled(signal.reason);
-      signal.addEventListener("abort", this.#onAbort, { once: true });
-    }
-  }
-
-  #disarm(): boolean {
-    if (this.#done) return false;
-    this.#done = true;
-    this.#cc.removeHook(this);
-    if (this.#onAbort !== undefined) this.#signal?.removeEventListener("abort", this.#onAbort);
-    return true;
   }
 
   /** Hands over a connection (the op has already been taken off the waiters). */
   give(sock: NodeStreamSocket): void {
-    if (!this.#disarm()) {
+    if (!this.pending) {
       void sock.close();
       return;
     }
+    let accepted: [StreamSocket, StreamAddr];
     try {
-      this.#resolve(adopt(sock, this.#sw));
+      accepted = adopt(sock, this.#sw);
     } catch (e) {
-      this.#reject(e);
+      this.fail(e);
+      return;
     }
+    this.settle(accepted);
   }
 
-  fail(err: unknown): void {
-    if (this.#disarm()) this.#reject(err);
-  }
-
-  cancelled(reason: unknown): void {
-    if (!this.#disarm()) return;
+  protected override abort(): void {
     const i = this.#waiters.indexOf(this);
     if (i >= 0) this.#waiters.splice(i, 1);
-    this.#reject(new Cancelled(reason));
   }
 }
-
-function noop(): void {}
 
 /**
  * Removes a stale Unix socket file at `path` (for `reuseAddr`): only if it is a socket; anything
@@ -148,9 +116,11 @@ async function unixListenError(e: unknown, path: string): Promise<unknown> {
  *
  * libuv accepts every connection as soon as it arrives and cannot be told to stop, so the
  * connections that arrive while nobody is waiting in `accept()` are held here, paused and
- * unread, in a queue bounded by the `backlog` (at least 1) — the role the kernel's backlog
- * plays in Eio. Beyond that bound a new connection is closed at once (the client sees its
- * connection reset or closed) and counted in {@link droppedConnections}.
+ * unread, in a queue bounded by `acceptQueue` (default 4096), apart from the kernel's
+ * `backlog` (default 1024): a client of a server at its connection limit waits there, its
+ * connection open and its bytes unread, as it would in the kernel's queue under Eio. Beyond
+ * that bound a new connection is closed at once (the client sees its connection reset or
+ * closed) and counted in {@link droppedConnections}.
  *
  * Accept errors do not close the socket. Out of file descriptors (EMFILE, ENFILE), libuv
  * handles it itself: it closes a spare descriptor, accepts and closes every waiting
@@ -183,12 +153,12 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
   #acceptErrors = 0;
   #lastAcceptError: IoError | null = null;
 
-  private constructor(server: Server, addr: StreamAddr, backlog: number) {
+  private constructor(server: Server, addr: StreamAddr, acceptQueue: number) {
     super();
     this.#server = server;
     this.#kind = addr.type;
     this.#addr = addr;
-    this.#limit = Math.max(1, backlog);
+    this.#limit = Math.max(1, acceptQueue);
     (server as Owned)[kOwner] = this;
     server.on("connection", onConnection);
     server.on("error", onServerError);
@@ -218,7 +188,8 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
     opts: ListenOptions,
     fd?: number,
   ): Promise<NodeListeningSocket> {
-    const { sw, backlog } = opts;
+    const { sw } = opts;
+    const backlog = opts.backlog ?? DEFAULT_BACKLOG;
     if (
       fd === undefined &&
       addr.type === "unix" &&
@@ -228,7 +199,7 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
       await removeStaleSocket(addr.path);
     }
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
-    const ls = new NodeListeningSocket(server, addr, backlog);
+    const ls = new NodeListeningSocket(server, addr, opts.acceptQueue ?? DEFAULT_ACCEPT_QUEUE);
     ls.#release = sw.onRelease(() => ls.close());
     // listen(2)'s backlog hardly matters here (libuv accepts at once); Node reads 0 as "default"
     const listenOpts: NodeListenOptions =
@@ -355,7 +326,11 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
     if (cc.cancelled) return Promise.reject(new Cancelled(cc.reason));
     const signal = opts.signal;
     if (signal?.aborted) return Promise.reject(new Cancelled(signal.reason));
-    return new AcceptOp(this.#waiters, sw, cc, signal).promise;
+    const op = new AcceptOp(this.#waiters, sw);
+    const p = op.open();
+    this.#waiters.push(op);
+    op.arm(cc, signal);
+    return p;
   }
 
   /** The address listened on (with the port the OS chose, for port 0). */

@@ -5,7 +5,7 @@
  */
 import { type NetConnectOpts, Socket } from "node:net";
 import { type BlockingOptions, suspend } from "../core/index.ts";
-import { NetBase, type UnboundDatagram } from "../net/net-base.ts";
+import { type BackendListenOptions, NetBase, type UnboundDatagram } from "../net/net-base.ts";
 import {
   type DatagramAddr,
   Sockaddr,
@@ -18,7 +18,6 @@ import type {
   DatagramOptions,
   DatagramSocket,
   ListeningSocket,
-  ListenOptions,
   StreamSocket,
 } from "../net/types.ts";
 import { openDatagramSocket } from "./datagram-socket.ts";
@@ -120,7 +119,7 @@ export class NodeNet extends NetBase {
     return sock;
   }
 
-  protected backendListen(addr: StreamAddr, opts: ListenOptions): Promise<ListeningSocket> {
+  protected backendListen(addr: StreamAddr, opts: BackendListenOptions): Promise<ListeningSocket> {
     return NodeListeningSocket.listen(addr, opts);
   }
 

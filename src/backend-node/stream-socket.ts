@@ -6,10 +6,10 @@
  */
 import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
+import { describe } from "../core/_checks.ts";
 import {
   type BlockingOptions,
   type CancelContext,
-  type CancelHook,
   Cancelled,
   currentCancelContext,
   EndOfFile,
@@ -18,6 +18,7 @@ import {
   type Switch,
   suspend,
 } from "../core/index.ts";
+import { Operation } from "../core/operation.ts";
 import { pump } from "../flow/flow-ops.ts";
 import type { ShutdownCommand, Source } from "../flow/types.ts";
 import type { Ipaddr } from "../net/ipaddr.ts";
@@ -54,13 +55,6 @@ function handOver(raw: Socket, bufs: readonly Uint8Array[]): void {
     }
     raw.uncork();
   }
-}
-
-function describe(x: unknown): string {
-  if (x === null) return "null";
-  if (typeof x === "object") return Array.isArray(x) ? "an array" : "an object";
-  if (typeof x === "string") return JSON.stringify(x);
-  return `${typeof x} ${String(x)}`;
 }
 
 function checkBuf(buf: unknown, name: string): asserts buf is Uint8Array {
@@ -113,45 +107,10 @@ class FlushQueue {
  * A pending `write`: resolves when Node has handed the bytes to the kernel. Cancellable (the
  * bytes then still go out: Node holds the buffers until they do).
  */
-class WriteWait implements Flushable, CancelHook {
-  #done = false;
-  readonly #cc: CancelContext;
-  readonly #signal: AbortSignal | undefined;
-  #resolve: () => void = noop;
-  #reject: (e: unknown) => void = noop;
-  #onAbort: (() => void) | undefined;
-  readonly promise: Promise<void>;
-
-  constructor(cc: CancelContext, signal: AbortSignal | undefined) {
-    this.#cc = cc;
-    this.#signal = signal;
-    this.promise = new Promise<void>((res, rej) => {
-      this.#resolve = res;
-      this.#reject = rej;
-    });
-    cc.addHook(this);
-    if (signal !== undefined) {
-      this.#onAbort = () => this.cancelled(signal.reason);
-      signal.addEventListener("abort", this.#onAbort, { once: true });
-    }
-  }
-
-  #disarm(): boolean {
-    if (this.#done) return false;
-    this.#done = true;
-    this.#cc.removeHook(this);
-    if (this.#onAbort !== undefined) this.#signal?.removeEventListener("abort", this.#onAbort);
-    return true;
-  }
-
+class WriteWait extends Operation<void> implements Flushable {
   flushed(err: unknown): void {
-    if (!this.#disarm()) return;
-    if (err === null || err === undefined) this.#resolve();
-    else this.#reject(toIoError(err));
-  }
-
-  cancelled(reason: unknown): void {
-    if (this.#disarm()) this.#reject(new Cancelled(reason));
+    if (err === null || err === undefined) this.settle(undefined);
+    else this.fail(toIoError(err));
   }
 }
 
@@ -159,63 +118,33 @@ class WriteWait implements Flushable, CancelHook {
  * The socket's one pending read (a socket serves one read at a time): reused for every read,
  * so a read that has to wait allocates only its promise.
  */
-class ReadOp implements CancelHook {
-  active = false;
+class ReadOp extends Operation<number | Uint8Array> {
   /** The caller's buffer, or `null` for `readChunk`. */
   buf: Uint8Array | null = null;
-  #cc: CancelContext | null = null;
-  #signal: AbortSignal | null = null;
-  #resolve: (v: number | Uint8Array) => void = noop;
-  #reject: (e: unknown) => void = noop;
-  readonly #executor = (res: (v: number | Uint8Array) => void, rej: (e: unknown) => void): void => {
-    this.#resolve = res;
-    this.#reject = rej;
-  };
-  #onAbort: (() => void) | null = null;
 
   start(
     buf: Uint8Array | null,
     cc: CancelContext,
     signal: AbortSignal | undefined,
   ): Promise<number | Uint8Array> {
-    const p = new Promise<number | Uint8Array>(this.#executor);
-    this.active = true;
+    const p = this.open();
     this.buf = buf;
-    this.#cc = cc;
-    cc.addHook(this);
-    if (signal !== undefined) {
-      this.#signal = signal;
-      this.#onAbort ??= () => this.cancelled(this.#signal?.reason);
-      signal.addEventListener("abort", this.#onAbort, { once: true });
-    }
+    this.arm(cc, signal);
     return p;
   }
 
-  #disarm(): void {
-    this.active = false;
-    this.buf = null;
-    this.#cc?.removeHook(this);
-    this.#cc = null;
-    if (this.#signal !== null && this.#onAbort !== null) {
-      this.#signal.removeEventListener("abort", this.#onAbort);
-    }
-    this.#signal = null;
-  }
-
   complete(v: number | Uint8Array): void {
-    const resolve = this.#resolve;
-    this.#disarm();
-    resolve(v);
+    this.buf = null;
+    this.settle(v);
   }
 
-  fail(e: unknown): void {
-    const reject = this.#reject;
-    this.#disarm();
-    reject(e);
+  override fail(e: unknown): boolean {
+    this.buf = null;
+    return super.fail(e);
   }
 
-  cancelled(reason: unknown): void {
-    if (this.active) this.fail(new Cancelled(reason));
+  protected override abort(): void {
+    this.buf = null;
   }
 }
 
@@ -236,39 +165,22 @@ let flushQueueOf: (sock: NodeStreamSocket) => FlushQueue;
  * `src`'s end of file, once `dst` has handed everything to the kernel. One small object per
  * copy (no closures), since an idle echo connection holds one.
  */
-class PipeOp implements Flushable, CancelHook {
+class PipeOp extends Operation<void> implements Flushable {
   readonly #src: NodeStreamSocket;
   readonly #dst: NodeStreamSocket;
   readonly #srcRaw: Socket;
   readonly #dstRaw: Socket;
-  #cc: CancelContext | null = null;
-  #signal: AbortSignal | undefined = undefined;
-  #onAbort: (() => void) | undefined = undefined;
   /** 1: blocked on `dst`'s flush; 2: ending (waiting for the final flush); 4: done. */
   #flags = 0;
-  #resolve: () => void = noop;
-  #reject: (e: unknown) => void = noop;
   readonly promise: Promise<void>;
 
   constructor(src: NodeStreamSocket, dst: NodeStreamSocket, srcRaw: Socket, dstRaw: Socket) {
+    super();
     this.#src = src;
     this.#dst = dst;
     this.#srcRaw = srcRaw;
     this.#dstRaw = dstRaw;
-    this.promise = new Promise<void>((res, rej) => {
-      this.#resolve = res;
-      this.#reject = rej;
-    });
-  }
-
-  arm(cc: CancelContext, signal: AbortSignal | undefined): void {
-    this.#cc = cc;
-    cc.addHook(this);
-    if (signal !== undefined) {
-      this.#signal = signal;
-      this.#onAbort = () => this.cancelled(signal.reason);
-      signal.addEventListener("abort", this.#onAbort, { once: true });
-    }
+    this.promise = this.open();
   }
 
   /** Writes one owned chunk of the source; pauses the source if `dst` is full. */
@@ -306,26 +218,25 @@ class PipeOp implements Flushable, CancelHook {
     // else: the flush already queued for the block finishes the copy
   }
 
-  fail(e: unknown): void {
-    if ((this.#flags & 4) === 0) this.#finish(e);
+  override fail(e: unknown): boolean {
+    if ((this.#flags & 4) !== 0) return false;
+    this.#finish(e);
+    return true;
   }
 
-  cancelled(reason: unknown): void {
-    if ((this.#flags & 4) === 0) this.#finish(new Cancelled(reason));
+  /** Cancelled: the copy stops (before the rejection with `Cancelled`). */
+  protected override abort(): void {
+    this.#flags |= 4;
+    pipeDone(this, this.#src, this.#dst);
   }
 
   #finish(err: unknown): void {
     this.#flags |= 4;
-    this.#cc?.removeHook(this);
-    this.#cc = null;
-    if (this.#onAbort !== undefined) this.#signal?.removeEventListener("abort", this.#onAbort);
     pipeDone(this, this.#src, this.#dst);
-    if (err === undefined) this.#resolve();
-    else this.#reject(err);
+    if (err === undefined) this.settle(undefined);
+    else super.fail(err);
   }
 }
-
-function noop(): void {}
 
 /** The part of Node's TCP handle (`socket._handle`) that reads the socket's addresses. */
 interface InetHandle {
@@ -522,7 +433,7 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
     }
     if (this.#eof) return; // shutdown("receive"): drop
     const op = this.#read;
-    if (op?.active) {
+    if (op?.pending) {
       const buf = op.buf;
       if (buf === null) {
         op.complete(chunk);
@@ -549,13 +460,13 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
     const pipe = this.#pipeOut;
     if (pipe !== null) pipe.ended();
     const op = this.#read;
-    if (op?.active && this.#stash === null) op.fail(new EndOfFile());
+    if (op?.pending && this.#stash === null) op.fail(new EndOfFile());
   }
 
   #failed(err: Error): void {
     if (this.#error === null) this.#error = err;
     const op = this.#read;
-    if (op?.active) op.fail(toIoError(err));
+    if (op?.pending) op.fail(toIoError(err));
     this.#flushes?.failAll(err);
     this.#pipeOut?.fail(toIoError(err));
     this.#pipeIn?.fail(toIoError(err));
@@ -577,7 +488,7 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
     const err = this.#error;
     const e = (op: string): IoError => (err !== null ? toIoError(err) : closedError(op));
     const read = this.#read;
-    if (read?.active) read.fail(e("read"));
+    if (read?.pending) read.fail(e("read"));
     const flushes = this.#flushes;
     if (flushes?.waiting) flushes.failAll(err ?? closedError("write"));
     this.#pipeOut?.fail(e("copy"));
@@ -676,7 +587,7 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
     if (this.#error !== null) return Promise.reject(toIoError(this.#error));
     if (this.#eof) return Promise.reject(new EndOfFile());
     if (this.#raw.destroyed) return Promise.reject(closedError("read"));
-    if (this.#read?.active || this.#pipeOut !== null) {
+    if (this.#read?.pending || this.#pipeOut !== null) {
       return Promise.reject(
         new Error("read: another read (or a copy) is already using this socket"),
       );
@@ -733,9 +644,11 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
     const cc = currentCancelContext();
     if (cc.cancelled) return Promise.reject(new Cancelled(cc.reason));
     if (signal?.aborted) return Promise.reject(new Cancelled(signal.reason));
-    const w = new WriteWait(cc, signal);
+    const w = new WriteWait();
+    const p = w.open();
+    w.arm(cc, signal);
     flushQueueOf(this).wait(w);
-    return w.promise;
+    return p;
   }
 
   /**
@@ -757,7 +670,7 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
     if (bad !== null) return Promise.reject(bad);
     const srcBad = src.#eof ? src.#unusableState("read") : src.#unusable("read");
     if (srcBad !== null) return Promise.reject(srcBad);
-    if (src.#read?.active || src.#pipeOut !== null || this.#pipeIn !== null) {
+    if (src.#read?.pending || src.#pipeOut !== null || this.#pipeIn !== null) {
       return Promise.reject(
         new Error("copyFrom: the source is already being read, or this sink already copied to"),
       );
@@ -830,7 +743,7 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
     if (!this.#rawClosed) this.#raw.pause();
     this.#pipeOut?.ended();
     const op = this.#read;
-    if (op?.active) op.fail(new EndOfFile());
+    if (op?.pending) op.fail(new EndOfFile());
   }
 
   #shutdownSend(): Promise<void> {

@@ -62,6 +62,11 @@ export class CancelContext {
     }
   }
 
+  /** The context this one is a child of (`null` for a root). */
+  get parent(): CancelContext | null {
+    return this.#parent;
+  }
+
   /** Whether the context is still on (not cancelled). */
   get isOn(): boolean {
     return this.#state === "on";

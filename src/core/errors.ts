@@ -145,10 +145,19 @@ export function isCancelled(e: unknown): e is Cancelled {
   return e instanceof Cancelled;
 }
 
-/** A source has no more data (OCaml's `End_of_file`). */
+/**
+ * A source has no more data (OCaml's `End_of_file`). It is how every read ends, not a bug, so it
+ * carries no stack trace: capturing one cost more than the rest of a short connection's reads.
+ */
 export class EndOfFile extends Error {
   constructor(message = "End of file") {
-    super(message);
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super(message);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
     this.name = "EndOfFile";
   }
 }

@@ -5,6 +5,7 @@
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { CancelContext } from "./cancel-context.ts";
+import type { Monitor } from "./monitor.ts";
 
 /** Where `traceln` lines go, and what prefixes them (mock domains add `[id] `). */
 export interface TraceSink {
@@ -27,6 +28,11 @@ export interface FiberContext {
    * `net/env.ts` gives it its type.
    */
   readonly env?: unknown;
+  /**
+   * Where errors raised by code of no switch go (`Tcp.Server`'s `onHandlerError: "raise"`):
+   * `run()` installs one; absent outside any run (then such an error is uncaught).
+   */
+  readonly monitor?: Monitor | undefined;
 }
 
 /** What a backend decides about scheduling. */

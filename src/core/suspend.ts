@@ -4,9 +4,9 @@
  * `AbortSignal`) is cancelled, releasing what it registered.
  * @module
  */
-import { type CancelContext, type CancelHook, cancelledError } from "./cancel-context.ts";
 import { Cancelled } from "./errors.ts";
 import { currentFiber } from "./fiber-context.ts";
+import { Operation } from "./operation.ts";
 
 /** Options every blocking operation takes. */
 export interface BlockingOptions {
@@ -28,99 +28,35 @@ export function suspend<T>(
   const { cc, scheduler } = currentFiber();
   if (cc.cancelled) return Promise.reject(new Cancelled(cc.reason));
   if (signal?.aborted) return Promise.reject(new Cancelled(signal.reason));
-  return new Promise<T>((resolve, reject) => {
-    // The mock backend queues wake-ups behind the fibers already runnable (Eio's run queue).
-    const wake = scheduler.wake;
-    const op =
-      wake === undefined
-        ? new Suspension<T>(cc, signal, resolve, reject)
-        : new Suspension<T>(
-            cc,
-            signal,
-            (v) => wake.call(scheduler, () => resolve(v)),
-            (e) => wake.call(scheduler, () => reject(e)),
-          );
-    let abort: (() => void) | undefined;
-    try {
-      abort = start(op.resolve, op.reject);
-    } catch (e) {
-      op.reject(e);
-      return;
-    }
-    if (op.done) return;
-    op.abort = abort;
-    op.arm();
-  });
+  const op = new Suspension<T>();
+  // The mock backend queues wake-ups behind the fibers already runnable (Eio's run queue).
+  const p = op.open(scheduler.wake?.bind(scheduler));
+  try {
+    op.stop = start(op.resolve, op.reject);
+  } catch (e) {
+    op.fail(e);
+    return p;
+  }
+  // Settled by `start` itself: nothing to register. Else `start` may have cancelled the
+  // context or aborted the signal: `arm` sees it.
+  op.arm(cc, signal);
+  return p;
 }
 
-class Suspension<T> implements CancelHook {
-  done = false;
-  abort: (() => void) | undefined = undefined;
-  readonly #cc: CancelContext;
-  readonly #signal: AbortSignal | undefined;
-  readonly #resolve: (v: T) => void;
-  readonly #reject: (e: unknown) => void;
-  #onAbort: (() => void) | undefined = undefined;
-
-  constructor(
-    cc: CancelContext,
-    signal: AbortSignal | undefined,
-    resolve: (v: T) => void,
-    reject: (e: unknown) => void,
-  ) {
-    this.#cc = cc;
-    this.#signal = signal;
-    this.#resolve = resolve;
-    this.#reject = reject;
-  }
-
-  arm(): void {
-    // `start` may have cancelled the context or aborted the signal itself: their hooks and
-    // listeners have already run, so registering now would wait forever.
-    if (this.#cc.cancelled) {
-      this.cancelled(this.#cc.reason);
-      return;
-    }
-    const signal = this.#signal;
-    if (signal?.aborted) {
-      this.cancelled(signal.reason);
-      return;
-    }
-    this.#cc.addHook(this);
-    if (signal !== undefined) {
-      this.#onAbort = () => this.cancelled(signal.reason);
-      signal.addEventListener("abort", this.#onAbort, { once: true });
-    }
-  }
-
-  #disarm(): void {
-    this.done = true;
-    this.#cc.removeHook(this);
-    if (this.#onAbort !== undefined) this.#signal?.removeEventListener("abort", this.#onAbort);
-  }
-
+/** {@link suspend}'s operation: `start`'s abort function runs when it is cancelled. */
+class Suspension<T> extends Operation<T> {
+  stop: (() => void) | undefined = undefined;
   readonly resolve = (v: T): void => {
-    if (this.done) return;
-    this.#disarm();
-    this.#resolve(v);
+    this.settle(v);
   };
-
   readonly reject = (e: unknown): void => {
-    if (this.done) return;
-    this.#disarm();
-    this.#reject(e);
+    this.fail(e);
   };
 
-  cancelled(reason: unknown): void {
-    if (this.done) return;
-    this.#disarm();
-    const abort = this.abort;
-    this.abort = undefined;
-    try {
-      abort?.();
-    } finally {
-      this.#reject(cancelledError(reason));
-    }
+  protected override abort(): void {
+    const stop = this.stop;
+    this.stop = undefined;
+    stop?.();
   }
 }
 

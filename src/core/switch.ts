@@ -3,6 +3,8 @@
  * every fiber attached to the switch has finished, then releases its resources, last first.
  * @module
  */
+
+import { isThenable } from "./_checks.ts";
 import { CancelContext } from "./cancel-context.ts";
 import { Cancelled, combineErrors, isCancelled } from "./errors.ts";
 import { currentFiber, type FiberContext, runInFiber } from "./fiber-context.ts";
@@ -328,14 +330,6 @@ export class Switch {
       if (this.#fibers === 0) return;
     }
   }
-}
-
-function isThenable(x: unknown): x is PromiseLike<unknown> {
-  return (
-    (typeof x === "object" || typeof x === "function") &&
-    x !== null &&
-    typeof (x as { then?: unknown }).then === "function"
-  );
 }
 
 /** Runs `fn` in a protected child of `ctx`'s cancellation context. */

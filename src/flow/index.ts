@@ -11,7 +11,7 @@ export {
   ParseError,
   type ParseResult,
   type Parser,
-} from "./buf-read.ts";
+} from "./buf-read/index.ts";
 export { BufWrite, type BufWriteOptions, BufWriter, FlushAborted } from "./buf-write.ts";
 export { Flow } from "./flow.ts";
 export { COPY_BUFFER_SIZE, pump, type ReadAllOptions } from "./flow-ops.ts";

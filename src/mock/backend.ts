@@ -4,6 +4,7 @@
  * @module
  */
 import { runInFiber, type TraceSink } from "../core/index.ts";
+import { Monitor } from "../core/monitor.ts";
 import type { Env } from "../net/env.ts";
 import { MockClock } from "./clock.ts";
 import { MockDomainManager } from "./domain-manager.ts";
@@ -80,24 +81,28 @@ function runFull<T>(fn: (env: MockEnv) => T | Promise<T>, opts: RunOptions = {})
   };
   const scheduler = new MockScheduler();
   return new Promise<T>((resolve, reject) => {
-    const ctx = scheduler.start(sink, clock, reject, env);
+    const base = scheduler.start(sink, clock, reject, env);
+    // As run(): an error raised to the monitor (a Tcp.Server's "raise") cancels fn and fails the run
+    const monitor = new Monitor(base.cc);
+    const ctx = { ...base, monitor };
+    const settle = (body: { ok: true; value: T } | { ok: false; error: unknown }): void => {
+      scheduler.finish();
+      try {
+        resolve(monitor.close(body));
+      } catch (e) {
+        reject(e);
+      }
+    };
     let result: T | Promise<T>;
     try {
       result = runInFiber(ctx, () => fn(env));
-    } catch (e) {
-      scheduler.finish();
-      reject(e);
+    } catch (error) {
+      settle({ ok: false, error });
       return;
     }
     Promise.resolve(result).then(
-      (v) => {
-        scheduler.finish();
-        resolve(v);
-      },
-      (e: unknown) => {
-        scheduler.finish();
-        reject(e);
-      },
+      (value) => settle({ ok: true, value }),
+      (error: unknown) => settle({ ok: false, error }),
     );
   });
 }

@@ -6,6 +6,7 @@
 import { type BlockingOptions, IoError } from "../core/index.ts";
 import {
   type AcceptOptions,
+  type BackendListenOptions,
   type ConnectOptions,
   checkSwitch,
   type DatagramAddr,
@@ -14,7 +15,6 @@ import {
   Ipaddr,
   type ListeningSocket,
   ListeningSocketBase,
-  type ListenOptions,
   NetBase,
   Sockaddr,
   type SockaddrLike,
@@ -111,7 +111,10 @@ export class MockNet extends NetBase {
     return socket;
   }
 
-  protected async backendListen(addr: StreamAddr, opts: ListenOptions): Promise<ListeningSocket> {
+  protected async backendListen(
+    addr: StreamAddr,
+    opts: BackendListenOptions,
+  ): Promise<ListeningSocket> {
     trace(`${this.label}: listen on ${Sockaddr.format(addr)}`);
     const socket = await this.handlers.listen.run();
     attach(socket, opts.sw);

@@ -44,3 +44,18 @@ export function currentEnv(): Env {
 export function currentEnvOpt(): Env | undefined {
   return currentFiber().env as Env | undefined;
 }
+
+let defaultEnv: Env | undefined;
+
+/**
+ * Sets the environment Async-style code (`Tcp`) uses outside any run: the real backend's, set
+ * when `weir`'s entry module loads (`run.ts`). Not for programs.
+ */
+export function setDefaultEnv(env: Env): void {
+  defaultEnv = env;
+}
+
+/** The environment of the enclosing run, else the default one (the real backend's), if set. */
+export function ambientEnv(): Env | undefined {
+  return (currentFiber().env as Env | undefined) ?? defaultEnv;
+}

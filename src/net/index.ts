@@ -17,7 +17,13 @@ export {
 } from "./happy-eyeballs.ts";
 export { Ipaddr } from "./ipaddr.ts";
 export { acceptFork, ListeningSocketBase } from "./listening-socket-base.ts";
-export { checkSwitch, NetBase, type UnboundDatagram, withContext } from "./net-base.ts";
+export {
+  type BackendListenOptions,
+  checkSwitch,
+  NetBase,
+  type UnboundDatagram,
+  withContext,
+} from "./net-base.ts";
 export { type ConnectionLimit, type RunServerOptions, serveLoop } from "./run-server.ts";
 export {
   type DatagramAddr,

@@ -4,6 +4,7 @@
  * `backend*` methods.
  * @module
  */
+import { checkCount } from "../core/_checks.ts";
 import { type BlockingOptions, IoError, type Switch } from "../core/index.ts";
 import {
   type DatagramAddr,
@@ -23,6 +24,18 @@ import type {
   Net,
   StreamSocket,
 } from "./types.ts";
+
+/** The kernel's accept backlog when `listen` is not given one. */
+export const DEFAULT_BACKLOG = 1024;
+
+/** How many accepted connections a backend holds for `accept()` when not told. */
+export const DEFAULT_ACCEPT_QUEUE = 4096;
+
+/** `ListenOptions` with the defaults filled in, as a backend gets them. */
+export type BackendListenOptions = ListenOptions & {
+  readonly backlog: number;
+  readonly acceptQueue: number;
+};
 
 /** Checks the `sw` option. @throws TypeError if it is missing. */
 export function checkSwitch(sw: Switch | undefined, what: string): void {
@@ -55,7 +68,10 @@ export abstract class NetBase implements Net {
   /** Connects to a checked stream address. Errors get context from {@link connect}. */
   protected abstract backendConnect(addr: StreamAddr, opts: ConnectOptions): Promise<StreamSocket>;
   /** Listens on a checked stream address. */
-  protected abstract backendListen(addr: StreamAddr, opts: ListenOptions): Promise<ListeningSocket>;
+  protected abstract backendListen(
+    addr: StreamAddr,
+    opts: BackendListenOptions,
+  ): Promise<ListeningSocket>;
   /** Makes a datagram socket. */
   protected abstract backendDatagramSocket(
     addr: DatagramAddr | UnboundDatagram,
@@ -89,13 +105,13 @@ export abstract class NetBase implements Net {
     const a = Sockaddr.stream(addr);
     checkNamed(a, "listen");
     checkSwitch(opts?.sw, "listen");
-    const { backlog } = opts;
-    if (!Number.isInteger(backlog) || backlog < 0) {
-      throw new RangeError(`backlog must be an integer >= 0, got ${String(backlog)}`);
-    }
+    const backlog = opts.backlog ?? DEFAULT_BACKLOG;
+    checkCount("backlog", backlog, 0);
+    const acceptQueue = opts.acceptQueue ?? DEFAULT_ACCEPT_QUEUE;
+    checkCount("acceptQueue", acceptQueue);
     opts.sw.check();
     try {
-      return await this.backendListen(a, opts);
+      return await this.backendListen(a, { ...opts, backlog, acceptQueue });
     } catch (e) {
       throw withContext(e, `listening on ${Sockaddr.format(a)}`);
     }

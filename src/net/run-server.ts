@@ -2,10 +2,11 @@
  * `runServer` (Eio's `Net.run_server`).
  * @module
  */
-import { awaitCancellable, type BlockingOptions, Fiber, Semaphore, Switch } from "../core/index.ts";
-import { acceptFork } from "./listening-socket-base.ts";
-import type { StreamAddr } from "./sockaddr.ts";
-import type { ConnectionHandler, DomainManager, ListeningSocket, StreamSocket } from "./types.ts";
+import { awaitCancellable, Fiber, Semaphore, Switch } from "../core/index.ts";
+import { type ConnectionLimit, ServeLoop } from "./serve-loop.ts";
+import type { ConnectionHandler, DomainManager, ListeningSocket } from "./types.ts";
+
+export type { ConnectionLimit } from "./serve-loop.ts";
 
 /** Options of {@link runServer}. */
 export interface RunServerOptions<T> {
@@ -86,10 +87,14 @@ export function runServer<T = never>(
     }
   }
   return Switch.run(async (sw) => {
-    // No limit: no semaphore (saves a promise and a tick per connection)
-    const connections = maxConnections === Infinity ? null : new Semaphore(maxConnections);
+    // A count shared by the loops of this thread's domains (the mock's): one semaphore. Alone,
+    // the loop counts its own connections (no promise per connection).
+    const limit =
+      domains === undefined || maxConnections === Infinity
+        ? maxConnections
+        : new Semaphore(maxConnections);
     const loop = (sw: Switch): Promise<T> =>
-      serveLoop(sw, listener, handler, { onError, limit: connections, stop });
+      serveLoop(sw, listener, handler, { onError, limit, stop });
     if (domains !== undefined) {
       const [mgr, n] = domains;
       for (let i = 0; i < n; i++) {
@@ -103,21 +108,9 @@ export function runServer<T = never>(
 }
 
 /**
- * The connection limit of a loop: `Semaphore` (one thread) or `SharedSemaphore` (threads).
- * @example
- * ```ts
- * const limit: ConnectionLimit = SharedSemaphore.create(100);
- * ```
- */
-export interface ConnectionLimit {
-  acquire(opts?: BlockingOptions): Promise<void>;
-  release(): void;
-}
-
-/**
- * One accept loop (Eio's `run_server` loop): accepts a connection and handles it in a fiber on
- * `sw`, never running more handlers than `limit` allows, until `stop` resolves (then returns its
- * value, leaving `sw` to wait for the handlers).
+ * One accept loop (Eio's `run_server` loop) on {@link ServeLoop}: accepts a connection and
+ * handles it in a fiber on `sw`, never running more handlers than `limit` allows, until `stop`
+ * resolves (then returns its value, leaving `sw` to wait for the handlers).
  *
  * With `acquireFirst` (a limit this loop alone uses) a permit is taken before accepting, as Eio
  * does: no accept while full. With a limit shared by threads that each have their own socket,
@@ -136,66 +129,23 @@ export async function serveLoop<T>(
   handler: ConnectionHandler,
   opts: {
     readonly onError: (err: unknown) => void;
-    readonly limit: ConnectionLimit | null;
+    readonly limit: ConnectionLimit | number | null;
     readonly acquireFirst?: boolean | undefined;
     readonly stop: PromiseLike<T> | undefined;
   },
 ): Promise<T> {
-  const { onError, limit, stop } = opts;
-  const acquireFirst = opts.acquireFirst ?? true;
-  let started = false;
-  // Made once per loop, not per connection: an idle connection holds no async frame of ours
-  const done = (): void => limit?.release();
-  const failed = (e: unknown): never => {
-    limit?.release();
-    throw e;
-  };
-  const wrapped = (flow: StreamSocket, addr: StreamAddr): void | Promise<void> => {
-    started = true;
-    if (limit === null) return handler(flow, addr);
-    let r: void | Promise<void>;
-    try {
-      r = handler(flow, addr);
-    } catch (e) {
-      limit?.release();
-      throw e;
-    }
-    if (r instanceof Promise) return r.then(done, failed);
-    limit?.release();
-  };
-  const acceptOne = async (): Promise<void> => {
-    if (limit === null) {
-      await acceptFork(listener, { sw, onError }, wrapped);
-      return;
-    }
-    let conn: [StreamSocket, StreamAddr] | undefined;
-    if (acquireFirst) await limit.acquire();
-    else {
-      conn = await listener.accept({ sw });
-      try {
-        await limit.acquire();
-      } catch (e) {
-        await conn[0].close();
-        throw e;
-      }
-    }
-    started = false;
-    try {
-      const accepted = conn;
-      await acceptFork(
-        accepted === undefined ? listener : { accept: async () => accepted },
-        { sw, onError },
-        wrapped,
-      );
-    } finally {
-      // the handler did not start (accept failed, or the switch is off): give the permit back
-      if (!started) limit.release();
-    }
-  };
-  const accept = async (): Promise<T> => {
-    for (;;) await acceptOne();
-  };
-  if (stop === undefined) return accept();
+  const { onError, stop } = opts;
+  const loop = new ServeLoop({
+    sw,
+    handler,
+    limit: opts.limit ?? undefined,
+    acquireFirst: opts.acquireFirst,
+    onHandlerError: onError,
+  });
+  if (stop === undefined) return loop.run(listener);
   // awaitCancellable: a plain `await stop` would keep Fiber.first waiting after a failure
-  return Fiber.first(accept, () => awaitCancellable(stop));
+  return Fiber.first(
+    () => loop.run(listener),
+    () => awaitCancellable(stop),
+  );
 }

@@ -87,8 +87,18 @@ export interface ConnectOptions extends BlockingOptions {
 export interface ListenOptions {
   /** The switch the listening socket is attached to. */
   readonly sw: Switch;
-  /** How many connections may wait to be accepted (listen(2)). Must be an integer >= 0. */
-  readonly backlog: number;
+  /**
+   * How many connections may wait in the kernel to be accepted (listen(2)): an integer >= 0.
+   * Default 1024.
+   */
+  readonly backlog?: number | undefined;
+  /**
+   * How many connections the backend may hold, accepted and unread, until `accept()` takes
+   * them (Node's libuv accepts at once, whatever the backlog): bounded apart from the kernel's
+   * backlog, so that clients waiting for a full server wait rather than being reset. Past it a
+   * new connection is closed at once. An integer >= 1; default 4096.
+   */
+  readonly acceptQueue?: number | undefined;
   /** SO_REUSEADDR; for a Unix path, also remove a stale socket file first. */
   readonly reuseAddr?: boolean | undefined;
   /** SO_REUSEPORT: several sockets (threads, processes) may listen on the same port. */

@@ -3,6 +3,8 @@
  * connecting with a timeout and an interrupt, and reader/writer sugar over the connection.
  * @module
  */
+
+import { isThenable } from "../core/_checks.ts";
 import {
   awaitCancellable,
   type Clock,
@@ -21,8 +23,9 @@ import { Ipaddr } from "../net/ipaddr.ts";
 import { Sockaddr, type TcpAddr } from "../net/sockaddr.ts";
 import type { Net, StreamSocket } from "../net/types.ts";
 import {
-  checkReaderBufferSize,
+  checkReaderWriterConfig,
   OwnedSocket,
+  type ReaderWriterConfig,
   type ReaderWriterOptions,
   withReaderWriter,
 } from "./connection.ts";
@@ -31,7 +34,7 @@ import { ConnectionAttemptAborted, ConnectionAttemptTimeout } from "./errors.ts"
 import { detachedOwner } from "./owner.ts";
 import { Reader } from "./reader.ts";
 import { WhereToConnect } from "./where-to-connect.ts";
-import { type BufferAgeLimit, checkBufferAgeLimit, Writer } from "./writer.ts";
+import { Writer } from "./writer.ts";
 
 /** The default limit of a connection attempt: 30 s, as in Async's `Tcp`. */
 export const DEFAULT_CONNECT_TIMEOUT = 30_000;
@@ -65,12 +68,7 @@ export interface ConnectSockOptions extends TcpEnvOptions {
 }
 
 /** Options of {@link connect}. */
-export interface ConnectOptions extends ConnectSockOptions {
-  /** The reader's buffer size in bytes (default 128 KiB, allocated lazily). */
-  readonly readerBufferSize?: number | undefined;
-  /** The writer's buffer age limit (default `{ atMost: 120_000 }`). */
-  readonly bufferAgeLimit?: BufferAgeLimit | undefined;
-}
+export interface ConnectOptions extends ConnectSockOptions, ReaderWriterConfig {}
 
 /** Options of {@link withConnection}. */
 export type WithConnectionOptions = Omit<ConnectOptions, "sw">;
@@ -94,14 +92,6 @@ interface Checked {
   readonly happyEyeballs: HappyEyeballsOptions | false;
 }
 
-function isThenable(x: unknown): x is PromiseLike<unknown> {
-  return (
-    (typeof x === "object" || typeof x === "function") &&
-    x !== null &&
-    typeof (x as { then?: unknown }).then === "function"
-  );
-}
-
 function check(where: WhereToConnect, opts: ConnectOptions | undefined, what: string): Checked {
   WhereToConnect.check(where);
   const timeout = opts?.timeout ?? DEFAULT_CONNECT_TIMEOUT;
@@ -110,8 +100,7 @@ function check(where: WhereToConnect, opts: ConnectOptions | undefined, what: st
   if (interrupt !== undefined && !(interrupt instanceof AbortSignal) && !isThenable(interrupt)) {
     throw new TypeError(`interrupt must be an AbortSignal or a promise, got ${typeof interrupt}`);
   }
-  checkReaderBufferSize(opts?.readerBufferSize);
-  if (opts?.bufferAgeLimit !== undefined) checkBufferAgeLimit(opts.bufferAgeLimit);
+  checkReaderWriterConfig(opts);
   if (opts?.sw !== undefined && typeof opts.sw.onRelease !== "function") {
     throw new TypeError(`${what}: option sw must be a Switch`);
   }
@@ -303,6 +292,8 @@ function rwOptions(
   return {
     clock: c.clock,
     readerBufferSize: opts?.readerBufferSize,
+    readerMaxLine: opts?.readerMaxLine,
+    writerMaxBuffered: opts?.writerMaxBuffered,
     bufferAgeLimit: opts?.bufferAgeLimit,
     peer,
   };
@@ -331,9 +322,14 @@ export async function connect(where: WhereToConnect, opts?: ConnectOptions): Pro
   const socket = sw !== undefined ? await attempt(c, where, sw) : await connectOwned(c, where);
   const rw = rwOptions(c, opts, socket, where);
   const close = (): Promise<void> => socket.close();
-  const reader = new Reader(socket, { bufferSize: rw.readerBufferSize, close });
+  const reader = new Reader(socket, {
+    bufferSize: rw.readerBufferSize,
+    maxLine: rw.readerMaxLine,
+    close,
+  });
   const writer = new Writer(socket, {
     bufferAgeLimit: rw.bufferAgeLimit,
+    maxBuffered: rw.writerMaxBuffered,
     clock: rw.clock,
     close,
     peer: rw.peer,

@@ -4,6 +4,7 @@
  * them in Async's order ({@link withReaderWriter}).
  * @module
  */
+import { checkCount } from "../core/_checks.ts";
 import {
   type BlockingOptions,
   Cancel,
@@ -15,7 +16,7 @@ import type { ShutdownCommand, Source } from "../flow/types.ts";
 import type { StreamAddr } from "../net/sockaddr.ts";
 import type { StreamSocket } from "../net/types.ts";
 import { Reader } from "./reader.ts";
-import { type BufferAgeLimit, Writer } from "./writer.ts";
+import { type BufferAgeLimit, checkBufferAgeLimit, Writer } from "./writer.ts";
 
 /** How long closing a connection's writer waits for its flush (Async's Tcp: 30 s). */
 export const CONNECTION_FORCE_CLOSE_AFTER = 30_000;
@@ -102,10 +103,47 @@ export class OwnedSocket implements StreamSocket {
   }
 }
 
+/** The options of a connection's reader and writer, as `Tcp.connect` and `Tcp.Server.create` take them. */
+export interface ReaderWriterConfig {
+  /** The reader's first buffer size in bytes (default 4 KiB, allocated lazily; it grows up to `readerMaxLine`). */
+  readonly readerBufferSize?: number | undefined;
+  /**
+   * The longest line the reader buffers (default 1 MiB): `readLine()`, `lines()` and
+   * `readUntil()` past it reject with `BufferLimitExceeded` (and a server closes that connection).
+   */
+  readonly readerMaxLine?: number | undefined;
+  /**
+   * The most bytes the writer holds unflushed (default 16 MiB): a `write()` past it fails the
+   * writer with `WriterBufferLimitExceeded`. `await writer.flushed()` is the backpressure point.
+   */
+  readonly writerMaxBuffered?: number | undefined;
+  /** The writer's buffer age limit (default `{ atMost: 120_000 }`). */
+  readonly bufferAgeLimit?: BufferAgeLimit | undefined;
+}
+
+/**
+ * Checks the reader and writer options.
+ * @throws RangeError/TypeError naming the option and the value as given.
+ * @example
+ * ```ts
+ * checkReaderWriterConfig({ readerMaxLine: 0 }); // throws RangeError: readerMaxLine must be an integer > 0, got number 0
+ * ```
+ */
+export function checkReaderWriterConfig(opts: ReaderWriterConfig | undefined): void {
+  if (opts?.readerBufferSize !== undefined) checkCount("readerBufferSize", opts.readerBufferSize);
+  if (opts?.readerMaxLine !== undefined) checkCount("readerMaxLine", opts.readerMaxLine);
+  if (opts?.writerMaxBuffered !== undefined) {
+    checkCount("writerMaxBuffered", opts.writerMaxBuffered);
+  }
+  if (opts?.bufferAgeLimit !== undefined) checkBufferAgeLimit(opts.bufferAgeLimit);
+}
+
 /** How to make the reader and writer of a connection. */
 export interface ReaderWriterOptions {
   readonly clock: Clock;
   readonly readerBufferSize: number | undefined;
+  readonly readerMaxLine: number | undefined;
+  readonly writerMaxBuffered: number | undefined;
   readonly bufferAgeLimit: BufferAgeLimit | undefined;
   /** The peer, for the writer's error messages (or a function giving it). */
   readonly peer: string | (() => string);
@@ -114,20 +152,6 @@ export interface ReaderWriterOptions {
    * `withReaderWriter` runs `fn` in a cancellation scope of its own.
    */
   readonly cancel?: ((reason: unknown) => void) | undefined;
-}
-
-/**
- * Checks the `readerBufferSize` option (absent, or an integer >= 1).
- * @throws RangeError naming it.
- * @example
- * ```ts
- * checkReaderBufferSize(0); // throws RangeError: readerBufferSize must be an integer >= 1, got 0
- * ```
- */
-export function checkReaderBufferSize(n: unknown): void {
-  if (n !== undefined && (typeof n !== "number" || !Number.isInteger(n) || n < 1)) {
-    throw new RangeError(`readerBufferSize must be an integer >= 1, got ${String(n)}`);
-  }
 }
 
 /**
@@ -158,9 +182,14 @@ export async function withReaderWriter<T>(
     );
   }
   let writerError: unknown;
-  const reader = new Reader(sock, { bufferSize: opts.readerBufferSize, close });
+  const reader = new Reader(sock, {
+    bufferSize: opts.readerBufferSize,
+    maxLine: opts.readerMaxLine,
+    close,
+  });
   const writer = new Writer(sock, {
     bufferAgeLimit: opts.bufferAgeLimit,
+    maxBuffered: opts.writerMaxBuffered,
     clock: opts.clock,
     close,
     peer: opts.peer,

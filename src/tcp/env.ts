@@ -3,14 +3,15 @@
  * the running `run` / `Mock.Backend.runFull` (the ambient env, read from the fiber context).
  * @module
  */
-import { type Clock, currentFiber, monoClock } from "../core/index.ts";
+import { type Clock, monoClock } from "../core/index.ts";
+import { ambientEnv } from "../net/env.ts";
 import type { Net } from "../net/types.ts";
 
 /** The capability options every `Tcp` entry point takes. */
 export interface TcpEnvOptions {
   /**
    * The network to use. Default: the running env's `net` (inside `run` or
-   * `Mock.Backend.runFull`).
+   * `Mock.Backend.runFull`), else (outside any run) the real Node network.
    */
   readonly net?: Net | undefined;
   /**
@@ -45,14 +46,12 @@ function isClock(x: unknown): x is Clock {
 }
 
 /**
- * The env installed in the calling fiber's context by `run` / `Mock.Backend.runFull`, if any.
- * Read structurally (`ctx.env.net`, `ctx.env.monoClock`), so it works as soon as the fiber
- * context carries an `env` slot.
+ * The env installed in the calling fiber's context by `run` / `Mock.Backend.runFull`, else
+ * (outside any run) the real backend's: Tcp works anywhere, as Async's does. Read
+ * structurally (`env.net`, `env.monoClock`).
  */
 function ambient(): Ambient | undefined {
-  const ctx: object = currentFiber();
-  if (!("env" in ctx)) return undefined;
-  const env = ctx.env;
+  const env: unknown = ambientEnv();
   if (typeof env !== "object" || env === null) return undefined;
   const net = "net" in env && isNet(env.net) ? env.net : undefined;
   let clock: Clock | undefined;

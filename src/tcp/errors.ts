@@ -116,6 +116,33 @@ export class WriterBufferAgeExceeded extends Error {
 }
 
 /**
+ * A writer was given more than its `writerMaxBuffered` bytes to hold unflushed (its peer does
+ * not read fast enough, and the program did not wait on `flushed()`): the writer fails with
+ * this instead of buffering without bound, and drops its buffer.
+ * @example
+ * ```ts
+ * // the message reads:
+ * // writer buffer limit exceeded: 16777216 bytes may wait unflushed, 16842752 would (writing to tcp:127.0.0.1:40222)
+ * ```
+ */
+export class WriterBufferLimitExceeded extends Error {
+  /** The limit, in bytes. */
+  readonly limit: number;
+  /** How many bytes would have been unflushed. */
+  readonly bytesUnflushed: number;
+
+  constructor(limit: number, bytesUnflushed: number, peer?: string) {
+    const to = peer === undefined ? "" : ` (writing to ${peer})`;
+    super(
+      `writer buffer limit exceeded: ${limit} bytes may wait unflushed, ${bytesUnflushed} would${to}; await writer.flushed() to keep up with the peer`,
+    );
+    this.name = "WriterBufferLimitExceeded";
+    this.limit = limit;
+    this.bytesUnflushed = bytesUnflushed;
+  }
+}
+
+/**
  * A `Reader` was asked to read while another read on it had not finished (Async allows one
  * read at a time: the bytes would otherwise go to either reader at random).
  * @example

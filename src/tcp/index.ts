@@ -46,6 +46,7 @@ export {
   ConnectionAttemptTimeout,
   ReaderBusy,
   WriterBufferAgeExceeded,
+  WriterBufferLimitExceeded,
 } from "./errors.ts";
 export { DEFAULT_READER_BUFFER_SIZE, type ReaderOptions, type ReadUntilOptions } from "./reader.ts";
 export {

@@ -1,6 +1,7 @@
 import { Buffer } from "node:buffer";
 import { describe, expect, test } from "vitest";
 import { Cancel, Cancelled, IoError } from "../core/index.ts";
+import { BufRead } from "../flow/buf-read/index.ts";
 import { ReaderBusy } from "./errors.ts";
 import { Reader } from "./reader.ts";
 import { TestSource } from "./test-helpers/doubles.ts";
@@ -56,11 +57,19 @@ describe.each(both)("Reader over a %s", (_name, chunks) => {
     expect(await r.readChar()).toBeNull();
   });
 
-  test("readChar() at end of file in the middle of a character gives U+FFFD per byte", async () => {
+  test("readChar() at end of file in the middle of a character gives one U+FFFD", async () => {
     const r = new Reader(src().push(Buffer.from("😀").subarray(0, 2)).end());
     expect(await r.readChar()).toBe("\uFFFD");
-    expect(await r.readChar()).toBe("\uFFFD");
     expect(await r.readChar()).toBeNull();
+  });
+
+  test("readChar(), readLine() and BufRead decode a bad sequence alike: E2 82 41 is U+FFFD then A", async () => {
+    const bad = Buffer.from([0xe2, 0x82, 0x41]);
+    const r = new Reader(src().push(bad, bad, "\n").end());
+    expect(await r.readChar()).toBe("\uFFFD");
+    expect(await r.readChar()).toBe("A");
+    expect(await r.readLine()).toBe("\uFFFDA");
+    expect(await BufRead.parseBytes((b) => b.takeAll(), bad)).toBe("\uFFFDA");
   });
 
   test("read(buf) returns what the reader holds first, then reads, then null", async () => {
@@ -195,9 +204,12 @@ describe("Reader buffer", () => {
     expect(s.bufferSizes).toEqual([8]);
   });
 
-  test("bufferSize must be an integer >= 1", () => {
+  test("bufferSize and maxLine must be integers > 0", () => {
     expect(() => new Reader(new TestSource(), { bufferSize: 0 })).toThrow(
-      "bufferSize must be an integer >= 1, got 0",
+      "bufferSize must be an integer > 0, got number 0",
+    );
+    expect(() => new Reader(new TestSource(), { maxLine: 1.5 })).toThrow(
+      "maxLine must be an integer > 0, got number 1.5",
     );
     expect(() => new Reader({} as TestSource)).toThrow(TypeError);
   });

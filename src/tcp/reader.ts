@@ -1,28 +1,40 @@
 /**
- * `Tcp.Reader` (Async's `Reader`): buffered, text-friendly reading from a byte source — lines,
- * characters, delimited tokens, everything to the end.
+ * `Tcp.Reader` (Async's `Reader`): Async's names and behaviour — lines, characters, delimited
+ * tokens, everything to the end, `null` at end of file — as a thin face over the flow layer's
+ * `BufReader`: one buffer, one UTF-8 decoder, one bound (`maxLine`).
  * @module
  */
 import { Buffer } from "node:buffer";
-import { EndOfFile, IoError, isIoError } from "../core/index.ts";
+import { checkCount, describe } from "../core/_checks.ts";
+import { BufferLimitExceeded, EndOfFile, IoError } from "../core/index.ts";
+import { BufReader } from "../flow/buf-read/index.ts";
+import { decodeUtf8 } from "../flow/bytes.ts";
 import type { Source } from "../flow/types.ts";
 import { ReaderBusy } from "./errors.ts";
 
-/** The default size of a reader's buffer: 128 KiB. */
-export const DEFAULT_READER_BUFFER_SIZE = 128 * 1024;
+/** The default first size of a reader's buffer: 4 KiB (it grows up to `maxLine`). */
+export const DEFAULT_READER_BUFFER_SIZE = 4096;
 
-const EMPTY = Buffer.alloc(0);
-const NL = 0x0a;
-const CR = 0x0d;
+/** The default bound of a reader (`readerMaxLine`): 1 MiB. */
+export const DEFAULT_READER_MAX_LINE = 1024 * 1024;
+
+/** The default bound of {@link Reader.contents}: 16 MiB. */
+export const DEFAULT_CONTENTS_MAX_SIZE = 16 * 1024 * 1024;
 
 /** Options of `new Reader(src, opts)`. */
 export interface ReaderOptions {
   /**
-   * The size of the reader's buffer in bytes (default 128 KiB). It is allocated at the first
-   * read that needs it, and only for a source that cannot hand over its own chunks (sockets
-   * can: then no buffer is allocated at all).
+   * The first size of the reader's buffer in bytes (default 4 KiB; it grows as needed up to
+   * `maxLine`). It is allocated at the first read that needs it, and only for what cannot be
+   * read in the source's own chunks (a socket hands its chunks over: an idle connection holds
+   * no buffer).
    */
   readonly bufferSize?: number | undefined;
+  /**
+   * The longest line (or `readUntil` token) the reader buffers, delimiter included: past it
+   * `readLine()`, `lines()` and `readUntil()` reject with `BufferLimitExceeded`. Default 1 MiB.
+   */
+  readonly maxLine?: number | undefined;
   /**
    * What `close()` closes. Default: the source's own `close()`, if it has one. A Tcp
    * connection's reader and writer share one close (closing either closes the socket).
@@ -36,64 +48,35 @@ export interface ReadUntilOptions {
   readonly keepDelim?: boolean | undefined;
 }
 
-function toBuffer(b: Uint8Array): Buffer {
+/** Options of {@link Reader.contents}. */
+export interface ContentsOptions {
+  /** The most bytes to collect: past it, `contents()` rejects with `BufferLimitExceeded`. Default 16 MiB. */
+  readonly maxSize?: number | undefined;
+}
+
+/** Finds a delimiter in `buf[from, to)`: its index, or -1. */
+type Find = (buf: Uint8Array, from: number, to: number) => number;
+
+function bufferOf(b: Uint8Array): Buffer {
   return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
-function describe(x: unknown): string {
-  if (typeof x === "string") return JSON.stringify(x);
-  if (x === null) return "null";
-  return typeof x === "object" ? "an object" : `${typeof x} ${String(x)}`;
-}
-
-/** How many bytes the UTF-8 sequence starting with `b` has (1 for an invalid lead byte). */
-function utf8Length(b: number): number {
-  if (b < 0xc2) return 1;
-  if (b < 0xe0) return 2;
-  if (b < 0xf0) return 3;
-  if (b < 0xf5) return 4;
-  return 1;
-}
-
-/** Whether `b` is a valid second byte after lead byte `lead` (RFC 3629's table). */
-function validSecond(lead: number, b: number): boolean {
-  if (lead === 0xe0) return b >= 0xa0 && b <= 0xbf;
-  if (lead === 0xed) return b >= 0x80 && b <= 0x9f;
-  if (lead === 0xf0) return b >= 0x90 && b <= 0xbf;
-  if (lead === 0xf4) return b >= 0x80 && b <= 0x8f;
-  return b >= 0x80 && b <= 0xbf;
-}
-
-/**
- * Decodes the character at `data[pos]` (bytes up to `end` available): returns it and how many
- * bytes it used. An invalid or truncated sequence gives U+FFFD for its first byte only.
- */
-function decodeOne(data: Buffer, pos: number, end: number): [string, number] {
-  const lead = data[pos] as number;
-  if (lead < 0x80) return [String.fromCharCode(lead), 1];
-  const want = utf8Length(lead);
-  if (want === 1 || end - pos < want) return ["\uFFFD", 1];
-  if (!validSecond(lead, data[pos + 1] as number)) return ["\uFFFD", 1];
-  for (let i = 2; i < want; i++) {
-    const b = data[pos + i] as number;
-    if (b < 0x80 || b > 0xbf) return ["\uFFFD", 1];
-  }
-  return [data.toString("utf8", pos, pos + want), want];
+function checkSize(name: string, n: unknown, dflt: number): number {
+  return n === undefined ? dflt : checkCount(name, n);
 }
 
 /**
  * A buffered reader over a byte {@link Source} (Async's `Reader.t`): `readLine()`,
- * `readChar()`, `read(buf)`, `readUntil(delim)`, `contents()`, `lines()`. Text is UTF-8.
- * Every read returns `null` at end of file (a peer that resets the connection is an end of
- * file too, as in Async).
+ * `readChar()`, `read(buf)`, `readUntil(delim)`, `contents()`, `lines()`. Text is UTF-8 (an
+ * invalid sequence reads as one U+FFFD, as `TextDecoder` does). Every read returns `null` at
+ * end of file (a peer that resets the connection is an end of file too, as in Async).
+ *
+ * It is a `BufReader` underneath, with `maxLine` as its bound: a peer cannot make it buffer
+ * more (a longer line rejects with `BufferLimitExceeded`).
  *
  * One read at a time: starting a read while another has not finished throws {@link ReaderBusy}
  * (the bytes would otherwise go to either at random). A cancelled read loses nothing: the bytes
- * it had gathered are read again by the next read.
- *
- * The buffer (`bufferSize`, 128 KiB by default) is allocated lazily, and not at all for a
- * source with `readChunk` (sockets): then the reader keeps the source's chunks, so an idle
- * connection costs no buffer.
+ * it had gathered are read again by the next read (except `contents()`'s).
  * @example
  * ```ts
  * await Tcp.withConnection(where, async ({ reader, writer }) => {
@@ -103,35 +86,28 @@ function decodeOne(data: Buffer, pos: number, end: number): [string, number] {
  * ```
  */
 export class Reader implements AsyncDisposable {
-  readonly #src: Source;
+  readonly #br: BufReader;
   readonly #closeTarget: (() => Promise<void>) | undefined;
-  readonly #bufferSize: number;
-  #state: "open" | "closed" = "open";
+  #closed = false;
   #busy = false;
-  #eof = false;
-  /** The bytes read and not yet consumed are `#data[#pos..#end]`. */
-  #data: Buffer = EMPTY;
-  #pos = 0;
-  #end = 0;
-  /** Whether `#data` is the reader's own buffer (reused by the next fill). */
-  #dataIsOwn = false;
-  #own: Buffer | null = null;
   #closing: Promise<void> | null = null;
 
   /**
    * Makes a reader of `src`.
-   * @throws TypeError if `src` is not a Source; RangeError if `bufferSize` is not an integer >= 1.
+   * @throws TypeError if `src` is not a Source; RangeError if `bufferSize` or `maxLine` is not
+   *   an integer >= 1.
    */
   constructor(src: Source, opts: ReaderOptions = {}) {
     if (typeof src?.readInto !== "function") {
       throw new TypeError(`src must be a Source (with readInto), got ${describe(src)}`);
     }
-    const size = opts.bufferSize ?? DEFAULT_READER_BUFFER_SIZE;
-    if (!Number.isInteger(size) || size < 1) {
-      throw new RangeError(`bufferSize must be an integer >= 1, got ${String(size)}`);
-    }
-    this.#src = src;
-    this.#bufferSize = size;
+    const size = checkSize("bufferSize", opts.bufferSize, DEFAULT_READER_BUFFER_SIZE);
+    const maxLine = checkSize("maxLine", opts.maxLine, DEFAULT_READER_MAX_LINE);
+    this.#br = new BufReader(src, {
+      maxSize: maxLine,
+      initialSize: Math.min(size, maxLine),
+      resetIsEndOfFile: true,
+    });
     const close =
       opts.close ??
       (typeof (src as { close?: unknown }).close === "function"
@@ -142,156 +118,75 @@ export class Reader implements AsyncDisposable {
 
   /** Whether `close()` has been called. */
   get isClosed(): boolean {
-    return this.#state === "closed";
+    return this.#closed;
   }
 
   /** How many bytes the reader holds, read from the source and not yet returned. */
   get bytesAvailable(): number {
-    return this.#end - this.#pos;
+    return this.#br.buffered;
   }
 
-  #enter(op: string): void {
-    if (this.#state !== "open") {
-      throw new IoError({ kind: "Closed", cause: `Reader.${op}: the reader is closed` });
+  /** The longest line the reader buffers (`maxLine`). */
+  get maxLine(): number {
+    return this.#br.maxSize;
+  }
+
+  /** Why `op` cannot start now, or undefined if it can. */
+  #refuse(op: string): Error | undefined {
+    if (this.#closed) {
+      return new IoError({ kind: "Closed", cause: `Reader.${op}: the reader is closed` });
     }
-    if (this.#busy) throw new ReaderBusy(op);
+    return this.#busy ? new ReaderBusy(op) : undefined;
+  }
+
+  /** Runs a read that may wait, marking the reader busy; end of file gives `null`. */
+  async #slow<T>(fn: (br: BufReader) => Promise<T>): Promise<T | null> {
     this.#busy = true;
-  }
-
-  /**
-   * Reads the next chunk from the source into `#data`. Returns false at end of file.
-   * Only called when `#data` is consumed.
-   */
-  async #fill(): Promise<boolean> {
-    if (this.#eof) return false;
-    const src = this.#src;
     try {
-      if (src.readChunk !== undefined) {
-        const c = await src.readChunk();
-        this.#data = toBuffer(c);
-        this.#dataIsOwn = false;
-        this.#end = c.length;
-      } else {
-        if (this.#own === null) this.#own = Buffer.allocUnsafe(this.#bufferSize);
-        const n = await src.readInto(this.#own);
-        this.#data = this.#own;
-        this.#dataIsOwn = true;
-        this.#end = n;
-      }
-      this.#pos = 0;
-      return true;
+      return await fn(this.#br);
     } catch (e) {
-      if (e instanceof EndOfFile || isIoError(e, "ConnectionReset")) {
-        this.#eof = true;
-        return false;
-      }
+      if (e instanceof EndOfFile) return null;
       throw e;
+    } finally {
+      this.#busy = false;
     }
-  }
-
-  /** The unconsumed bytes as a part that stays valid after the next fill. */
-  #takeRest(): Buffer {
-    const part = this.#data.subarray(this.#pos, this.#end);
-    this.#pos = this.#end;
-    return this.#dataIsOwn ? Buffer.from(part) : part;
-  }
-
-  /** Puts gathered bytes back in front (after a failed or cancelled read): nothing is lost. */
-  #unread(parts: Buffer[]): void {
-    if (parts.length === 0) return;
-    const rest = this.#data.subarray(this.#pos, this.#end);
-    const all = Buffer.concat(rest.length > 0 ? [...parts, rest] : parts);
-    this.#data = all;
-    this.#dataIsOwn = false;
-    this.#pos = 0;
-    this.#end = all.length;
   }
 
   /**
    * Reads up to the next newline and returns the line without it (a `\r\n` ending is removed
    * whole). At end of file, returns the last line if it has no newline, then `null`.
-   * @throws ReaderBusy if another read is running; IoError (`Closed` after `close()`, or
-   *   failures of the source); Cancelled (the bytes gathered so far stay in the reader).
+   * @throws BufferLimitExceeded if no newline comes within `maxLine` bytes; ReaderBusy if
+   *   another read is running; IoError (`Closed` after `close()`, or failures of the source);
+   *   Cancelled (the bytes gathered so far stay in the reader).
    * @example
    * ```ts
    * let line: string | null;
    * while ((line = await reader.readLine()) !== null) traceln(line);
    * ```
    */
-  async readLine(): Promise<string | null> {
-    this.#enter("readLine");
-    const parts: Buffer[] = [];
-    try {
-      for (;;) {
-        if (this.#pos < this.#end) {
-          const data = this.#data;
-          const i = data.indexOf(NL, this.#pos);
-          if (i >= 0 && i < this.#end) {
-            const start = this.#pos;
-            this.#pos = i + 1;
-            if (parts.length === 0) {
-              const stop = i > start && data[i - 1] === CR ? i - 1 : i;
-              return data.toString("utf8", start, stop);
-            }
-            parts.push(data.subarray(start, i));
-            const line = Buffer.concat(parts);
-            const stop =
-              line.length > 0 && line[line.length - 1] === CR ? line.length - 1 : line.length;
-            return line.toString("utf8", 0, stop);
-          }
-          parts.push(this.#takeRest());
-        }
-        if (!(await this.#fill())) {
-          if (parts.length === 0) return null;
-          return Buffer.concat(parts).toString("utf8");
-        }
-      }
-    } catch (e) {
-      this.#unread(parts);
-      throw e;
-    } finally {
-      this.#busy = false;
-    }
+  readLine(): Promise<string | null> {
+    const no = this.#refuse("readLine");
+    if (no !== undefined) return Promise.reject(no);
+    // A line already buffered costs one resolved promise, not an async frame
+    const line = this.#br.bufferedLine();
+    if (line !== null) return Promise.resolve(line);
+    this.#busy = true;
+    return this.#br.line().then(this.#readDone, this.#readFailed);
   }
 
   /**
-   * Reads one character (a whole UTF-8 sequence; an invalid byte reads as U+FFFD), or `null`
-   * at end of file.
+   * Reads one character (a whole UTF-8 sequence; an invalid or cut sequence reads as one
+   * U+FFFD), or `null` at end of file.
    * @throws as {@link readLine}.
    * @example
    * ```ts
    * const c = await reader.readChar(); // "é"
    * ```
    */
-  async readChar(): Promise<string | null> {
-    this.#enter("readChar");
-    const parts: Buffer[] = [];
-    try {
-      if (this.#pos === this.#end && !(await this.#fill())) return null;
-      const want = utf8Length(this.#data[this.#pos] as number);
-      if (this.#end - this.#pos < want) {
-        // The sequence straddles two chunks: gather it, then decode it in one piece
-        let have = this.#end - this.#pos;
-        parts.push(this.#takeRest());
-        while (have < want && (await this.#fill())) {
-          const n = Math.min(want - have, this.#end - this.#pos);
-          const part = this.#data.subarray(this.#pos, this.#pos + n);
-          parts.push(this.#dataIsOwn ? Buffer.from(part) : part);
-          this.#pos += n;
-          have += n;
-        }
-        this.#unread(parts);
-        parts.length = 0;
-      }
-      const [ch, used] = decodeOne(this.#data, this.#pos, this.#end);
-      this.#pos += used;
-      return ch;
-    } catch (e) {
-      this.#unread(parts);
-      throw e;
-    } finally {
-      this.#busy = false;
-    }
+  readChar(): Promise<string | null> {
+    const no = this.#refuse("readChar");
+    if (no !== undefined) return Promise.reject(no);
+    return this.#slow((br) => br.anyChar());
   }
 
   /**
@@ -305,37 +200,29 @@ export class Reader implements AsyncDisposable {
    * const n = await reader.read(buf); // null at end of file
    * ```
    */
-  async read(buf: Uint8Array): Promise<number | null> {
+  read(buf: Uint8Array): Promise<number | null> {
     if (!(buf instanceof Uint8Array)) {
-      throw new TypeError(`buf must be a Uint8Array, got ${describe(buf)}`);
+      return Promise.reject(new TypeError(`buf must be a Uint8Array, got ${describe(buf)}`));
     }
-    this.#enter("read");
-    try {
-      if (buf.length === 0) return 0;
-      if (this.#pos === this.#end) {
-        const src = this.#src;
-        if (src.readChunk === undefined && buf.length >= this.#bufferSize && !this.#eof) {
-          // Large reads go straight into the caller's buffer
-          try {
-            return await src.readInto(buf);
-          } catch (e) {
-            if (e instanceof EndOfFile || isIoError(e, "ConnectionReset")) {
-              this.#eof = true;
-              return null;
-            }
-            throw e;
-          }
-        }
-        if (!(await this.#fill())) return null;
-      }
-      const n = Math.min(buf.length, this.#end - this.#pos);
-      buf.set(this.#data.subarray(this.#pos, this.#pos + n));
-      this.#pos += n;
-      return n;
-    } finally {
-      this.#busy = false;
-    }
+    const no = this.#refuse("read");
+    if (no !== undefined) return Promise.reject(no);
+    if (buf.length === 0) return Promise.resolve(0);
+    if (this.#br.buffered > 0) return this.#br.readInto(buf);
+    this.#busy = true;
+    return this.#br.readInto(buf).then(this.#readDone, this.#readFailed);
   }
+
+  // Bound once per reader: a read that waits costs one reaction, not an async frame
+  readonly #readDone = <T>(v: T): T => {
+    this.#busy = false;
+    return v;
+  };
+
+  readonly #readFailed = (e: unknown): null => {
+    this.#busy = false;
+    if (e instanceof EndOfFile) return null;
+    throw e;
+  };
 
   /**
    * Returns the next chunk of bytes the reader holds or reads, which the caller then owns, or
@@ -350,183 +237,117 @@ export class Reader implements AsyncDisposable {
    * ```
    */
   readChunk(): Promise<Uint8Array | null> {
-    try {
-      this.#enter("readChunk");
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    if (this.#pos < this.#end) {
-      this.#busy = false;
-      return Promise.resolve(this.#takeRest());
-    }
-    const src = this.#src;
-    if (this.#eof || src.readChunk === undefined) return this.#readChunkSlow();
-    // The fast path of an echo: the source's own chunk, straight through
-    return src.readChunk().then(this.#chunkRead, this.#chunkFailed);
-  }
-
-  readonly #chunkRead = (c: Uint8Array): Uint8Array => {
-    this.#busy = false;
-    return c;
-  };
-
-  readonly #chunkFailed = (e: unknown): null => {
-    this.#busy = false;
-    if (e instanceof EndOfFile || isIoError(e, "ConnectionReset")) {
-      this.#eof = true;
-      return null;
-    }
-    throw e;
-  };
-
-  async #readChunkSlow(): Promise<Uint8Array | null> {
-    try {
-      if (!(await this.#fill())) return null;
-      return this.#takeRest();
-    } finally {
-      this.#busy = false;
-    }
+    const no = this.#refuse("readChunk");
+    if (no !== undefined) return Promise.reject(no);
+    if (this.#br.buffered > 0) return this.#br.readChunk();
+    this.#busy = true;
+    return this.#br.readChunk().then(this.#readDone, this.#readFailed);
   }
 
   /**
    * Reads up to the next `delim` and returns the text before it (with it, if `keepDelim`). A
    * string `delim` is one character; a function is asked about each byte. At end of file,
    * returns the text read so far (without a delimiter) if any, then `null`.
-   * @throws TypeError if `delim` is neither a one-character string nor a function; as
-   *   {@link readLine}.
+   * @throws TypeError if `delim` is neither a one-character string nor a function;
+   *   BufferLimitExceeded if no delimiter comes within `maxLine` bytes; as {@link readLine}.
    * @example
    * ```ts
    * const word = await reader.readUntil(" "); // "hello" from "hello world"
    * const field = await reader.readUntil((b) => b === 0x2c || b === 0x3b, { keepDelim: true });
    * ```
    */
-  async readUntil(
+  readUntil(
     delim: string | ((byte: number) => boolean),
     opts: ReadUntilOptions = {},
   ): Promise<string | null> {
-    let match: ((data: Buffer, from: number, to: number) => number) | undefined;
-    let delimLen = 1;
+    let find: Find;
+    let len = 1;
     if (typeof delim === "function") {
-      match = (data, from, to) => {
-        for (let i = from; i < to; i++) if (delim(data[i] as number)) return i;
+      find = (buf, from, to) => {
+        for (let i = from; i < to; i++) if (delim(buf[i] as number)) return i;
         return -1;
       };
     } else if (typeof delim === "string" && [...delim].length === 1) {
       const bytes = Buffer.from(delim, "utf8");
-      delimLen = bytes.length;
-      if (delimLen === 1) {
-        const b = bytes[0] as number;
-        match = (data, from, to) => {
-          const i = data.indexOf(b, from);
-          return i >= 0 && i < to ? i : -1;
-        };
-      }
+      len = bytes.length;
+      find = (buf, from, to) => {
+        const i = bufferOf(buf).indexOf(len === 1 ? (bytes[0] as number) : bytes, from);
+        return i >= 0 && i + len <= to ? i : -1;
+      };
     } else {
-      throw new TypeError(
-        `delim must be a one-character string or a function of a byte, got ${describe(delim)}`,
+      return Promise.reject(
+        new TypeError(
+          `delim must be a one-character string or a function of a byte, got ${describe(delim)}`,
+        ),
       );
     }
-    if (match === undefined) return this.#readUntilSequence(Buffer.from(delim as string), opts);
+    const no = this.#refuse("readUntil");
+    if (no !== undefined) return Promise.reject(no);
     const keep = opts.keepDelim === true;
-    this.#enter("readUntil");
-    const parts: Buffer[] = [];
-    try {
-      for (;;) {
-        if (this.#pos < this.#end) {
-          const i = match(this.#data, this.#pos, this.#end);
-          if (i >= 0) {
-            const start = this.#pos;
-            this.#pos = i + delimLen;
-            const stop = keep ? i + delimLen : i;
-            if (parts.length === 0) return this.#data.toString("utf8", start, stop);
-            parts.push(this.#data.subarray(start, stop));
-            return Buffer.concat(parts).toString("utf8");
-          }
-          parts.push(this.#takeRest());
-        }
-        if (!(await this.#fill())) {
-          return parts.length === 0 ? null : Buffer.concat(parts).toString("utf8");
-        }
-      }
-    } catch (e) {
-      this.#unread(parts);
-      throw e;
-    } finally {
-      this.#busy = false;
-    }
-  }
-
-  /** `readUntil` for a multi-byte (non-ASCII) delimiter, which may straddle two chunks. */
-  async #readUntilSequence(delim: Buffer, opts: ReadUntilOptions): Promise<string | null> {
-    this.#enter("readUntil");
-    let acc: Buffer = EMPTY;
-    try {
-      for (;;) {
-        if (this.#pos < this.#end) {
-          const from = Math.max(0, acc.length - delim.length + 1);
-          acc = acc.length === 0 ? this.#takeRest() : Buffer.concat([acc, this.#takeRest()]);
-          const i = acc.indexOf(delim, from);
-          if (i >= 0) {
-            const stop = opts.keepDelim === true ? i + delim.length : i;
-            const text = acc.toString("utf8", 0, stop);
-            this.#unread([acc.subarray(i + delim.length)]);
-            acc = EMPTY;
-            return text;
-          }
-        }
-        if (!(await this.#fill())) {
-          const text = acc.length === 0 ? null : acc.toString("utf8");
-          acc = EMPTY;
-          return text;
-        }
-      }
-    } catch (e) {
-      this.#unread([acc]);
-      throw e;
-    } finally {
-      this.#busy = false;
-    }
+    return this.#slow((br) => until(br, find, len, keep));
   }
 
   /**
    * Reads everything up to end of file and returns it as text (`""` if there is nothing).
-   * @throws as {@link readLine}.
+   * @throws BufferLimitExceeded past `maxSize` bytes (default 16 MiB); RangeError for a bad
+   *   `maxSize`; as {@link readLine} (a cancelled `contents()` drops what it had read).
    * @example
    * ```ts
-   * const body = await reader.contents();
+   * const body = await reader.contents({ maxSize: 1 << 20 });
    * ```
    */
-  async contents(): Promise<string> {
-    this.#enter("contents");
-    const parts: Buffer[] = [];
+  contents(opts: ContentsOptions = {}): Promise<string> {
+    let max: number;
     try {
-      for (;;) {
-        if (this.#pos < this.#end) parts.push(this.#takeRest());
-        if (!(await this.#fill())) return Buffer.concat(parts).toString("utf8");
-      }
+      max = checkSize("maxSize", opts?.maxSize, DEFAULT_CONTENTS_MAX_SIZE);
     } catch (e) {
-      this.#unread(parts);
-      throw e;
-    } finally {
-      this.#busy = false;
+      return Promise.reject(e);
     }
+    const no = this.#refuse("contents");
+    if (no !== undefined) return Promise.reject(no);
+    return this.#slow(async (br) => {
+      const parts: Buffer[] = [];
+      let total = 0;
+      for (;;) {
+        let c: Uint8Array;
+        try {
+          c = await br.readChunk();
+        } catch (e) {
+          if (e instanceof EndOfFile) return Buffer.concat(parts, total).toString("utf8");
+          throw e;
+        }
+        total += c.length;
+        if (total > max) throw new BufferLimitExceeded(`Reader.contents: more than ${max} bytes`);
+        parts.push(bufferOf(c));
+      }
+    }) as Promise<string>;
   }
 
   /**
    * The remaining lines (as {@link readLine} reads them), as an async iterable. Stopping the
-   * loop early leaves the rest in the reader.
+   * loop early leaves the rest in the reader. Lines already buffered cost no async frame.
    * @throws as {@link readLine}.
    * @example
    * ```ts
    * for await (const line of reader.lines()) traceln("got %s", line);
    * ```
    */
-  async *lines(): AsyncGenerator<string, void, undefined> {
-    for (;;) {
-      const line = await this.readLine();
-      if (line === null) return;
-      yield line;
-    }
+  lines(): AsyncIterableIterator<string> {
+    const done: IteratorResult<string, undefined> = { done: true, value: undefined };
+    const next = (): Promise<IteratorResult<string, undefined>> =>
+      this.readLine().then((value) => (value === null ? done : { done: false, value }));
+    return {
+      next: () => {
+        const no = this.#refuse("readLine");
+        if (no !== undefined) return Promise.reject(no);
+        const value = this.#br.bufferedLine();
+        if (value !== null) return Promise.resolve({ done: false, value });
+        return next();
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
   }
 
   /**
@@ -541,11 +362,7 @@ export class Reader implements AsyncDisposable {
    */
   close(): Promise<void> {
     if (this.#closing !== null) return this.#closing;
-    this.#state = "closed";
-    this.#data = EMPTY;
-    this.#pos = 0;
-    this.#end = 0;
-    this.#own = null;
+    this.#closed = true;
     const target = this.#closeTarget;
     this.#closing = target === undefined ? Promise.resolve() : target();
     return this.#closing;
@@ -554,5 +371,33 @@ export class Reader implements AsyncDisposable {
   /** Same as {@link close}. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+}
+
+/**
+ * Reads up to the first delimiter `find` finds (`len` bytes long) and returns the text before
+ * it (with it, if `keep`), consuming the delimiter; at end of file, the rest if any.
+ * @throws EndOfFile if nothing is left; BufferLimitExceeded past the reader's bound.
+ */
+async function until(br: BufReader, find: Find, len: number, keep: boolean): Promise<string> {
+  let scanned = 0;
+  for (;;) {
+    const view = br.peek();
+    const i = find(view, Math.max(0, scanned - len + 1), view.length);
+    if (i >= 0) {
+      const s = decodeUtf8(view, 0, keep ? i + len : i);
+      br.consume(i + len);
+      return s;
+    }
+    scanned = view.length;
+    try {
+      await br.ensure(scanned + 1);
+    } catch (e) {
+      if (!(e instanceof EndOfFile) || br.buffered === 0) throw e;
+      const rest = br.peek();
+      const s = decodeUtf8(rest, 0, rest.length);
+      br.consume(rest.length);
+      return s;
+    }
   }
 }

@@ -4,38 +4,41 @@
  * @module
  */
 import { readFileSync } from "node:fs";
+import { checkCount, describe } from "../core/_checks.ts";
 import {
   Cancel,
-  CancelContext,
+  type CancelContext,
   type CancelScope,
   type Clock,
   combineErrors,
   currentFiber,
-  Fiber,
-  type FiberContext,
-  IoError,
   isCancelled,
   isIoError,
-  runInFiber,
   type Switch,
-  suspend,
 } from "../core/index.ts";
+import { type Monitor, raiseToMonitor } from "../core/monitor.ts";
+import { type ServedConnection, ServeLoop } from "../net/serve-loop.ts";
 import { Sockaddr, type StreamAddr } from "../net/sockaddr.ts";
 import type { ListeningSocket, Net, StreamSocket } from "../net/types.ts";
-import { checkReaderBufferSize, withReaderWriter } from "./connection.ts";
-import { type Deferred, deferred } from "./deferred.ts";
+import {
+  checkReaderWriterConfig,
+  type ReaderWriterConfig,
+  withReaderWriter,
+} from "./connection.ts";
+import { deferred } from "./deferred.ts";
 import { resolveClock, resolveNet, type TcpEnvOptions } from "./env.ts";
 import { daemonOwner, detachedOwner, type Owner } from "./owner.ts";
 import type { Reader } from "./reader.ts";
 import type { WhereToListen } from "./where-to-listen.ts";
-import { type BufferAgeLimit, checkBufferAgeLimit, type Writer } from "./writer.ts";
+import type { Writer } from "./writer.ts";
 
 /**
  * What a server does when a connection handler fails (Async's `on_handler_error`):
  * - `"raise"`: stop accepting and close the listening socket (connections already accepted go
- *   on), and raise the error: it fails the server's `sw` if it has one, else it rejects
- *   `closeFinished` (and `close()`) — left unobserved, that is an unhandled rejection, which
- *   ends the process as an uncaught exception ends an Async program;
+ *   on), and raise the error: it fails the server's `sw` if it has one; else, inside `run()`,
+ *   `run()` rejects with it (its body is cancelled), and outside any run it is an uncaught
+ *   exception of the process, as Async raises to the main monitor. `closeFinished` (and
+ *   `close()`) reject with it too; never an unhandled promise rejection;
  * - `"ignore"`: nothing;
  * - `{ call(addr, err) }`: call it; if it throws, that error is raised as with `"raise"`.
  *
@@ -62,7 +65,7 @@ export interface ServerOptions<A extends StreamAddr = StreamAddr> extends TcpEnv
    * fibers run (Async's `max_accepts_per_batch`). Default 1.
    */
   readonly maxAcceptsPerBatch?: number | undefined;
-  /** How many connections may wait to be accepted (listen(2)). Default 64. */
+  /** How many connections may wait in the kernel to be accepted (listen(2)). Default 1024. */
   readonly backlog?: number | undefined;
   /**
    * Serve on this listening socket instead of listening on the `where` address (its
@@ -80,12 +83,9 @@ export interface ServerOptions<A extends StreamAddr = StreamAddr> extends TcpEnv
 }
 
 /** Options of {@link Server.create}. */
-export interface CreateServerOptions<A extends StreamAddr = StreamAddr> extends ServerOptions<A> {
-  /** The writers' buffer age limit (default `{ atMost: 120_000 }`). */
-  readonly bufferAgeLimit?: BufferAgeLimit | undefined;
-  /** The readers' buffer size in bytes (default 128 KiB, allocated lazily). */
-  readonly readerBufferSize?: number | undefined;
-}
+export interface CreateServerOptions<A extends StreamAddr = StreamAddr>
+  extends ServerOptions<A>,
+    ReaderWriterConfig {}
 
 /** Options of {@link Server.close}. */
 export interface ServerCloseOptions {
@@ -111,7 +111,7 @@ export type ReaderWriterHandler<A extends StreamAddr = StreamAddr> = (
 
 /** How often, at most, the server repeats a warning. */
 const WARNING_INTERVAL = 60_000;
-const DEFAULT_BACKLOG = 64;
+const DEFAULT_BACKLOG = 1024;
 const RESOLVED: Promise<void> = Promise.resolve();
 
 let defaultMax: number | undefined;
@@ -138,30 +138,16 @@ export function defaultMaxConnections(): number {
   return defaultMax;
 }
 
-function describe(x: unknown): string {
-  if (typeof x === "string") return JSON.stringify(x);
-  if (x === null) return "null";
-  return typeof x === "object" ? "an object" : `${typeof x} ${String(x)}`;
-}
-
-function checkCount(name: string, n: unknown): number {
-  if (typeof n !== "number" || !Number.isInteger(n)) {
-    throw new RangeError(`${name} must be an integer > 0, got ${describe(n)}`);
-  }
-  if (n <= 0) throw new RangeError(`${name} must be > 0, got ${n}`);
-  return n;
-}
-
 function message(e: unknown): string {
   return e instanceof Error ? (e.message.split("\n")[0] ?? "") : String(e);
 }
 
-function closeQuietly(sock: StreamSocket): void {
+function _closeQuietly(sock: StreamSocket): void {
   sock.close().catch(() => {});
 }
 
 /** Cancels `cc` (a failing cancel hook does not stop the cancellation). */
-function cancelQuietly(cc: CancelContext, reason: unknown): void {
+function _cancelQuietly(cc: CancelContext, reason: unknown): void {
   try {
     cc.cancel(reason);
   } catch {
@@ -171,31 +157,6 @@ function cancelQuietly(cc: CancelContext, reason: unknown): void {
 
 function defaultWarning(m: string): void {
   process.emitWarning(m, { type: "TcpServerWarning" });
-}
-
-/** One connection being handled. */
-interface Conn {
-  readonly server: object;
-  readonly sock: StreamSocket;
-  readonly addr: StreamAddr;
-  /** The handler's cancellation context: cancelling it cancels the handler. */
-  readonly cc: CancelContext;
-  /** Closed by `close({ closeExistingConnections: true })`. */
-  forced: boolean;
-  readonly done: Deferred<void>;
-}
-
-/**
- * Where a handler's fiber context holds its connection, so that `close()` can tell a call from
- * inside a handler. Fibers copy their parent's context, so every fiber the handler starts has
- * it too.
- */
-const kConn = Symbol("weir.tcp.connection");
-type ConnContext = FiberContext & { readonly [kConn]?: Conn };
-
-/** The connection whose handler the calling fiber belongs to, if any. */
-function currentConn(): Conn | undefined {
-  return (currentFiber() as ConnContext)[kConn];
 }
 
 /** The reason handlers are cancelled with by `close({ closeExistingConnections: true })`. */
@@ -313,29 +274,27 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
   readonly #maxAccepts: number;
   readonly #onHandlerError: OnHandlerError<A>;
   readonly #warn: (message: string) => void;
-  readonly #serveConn: (conn: Conn) => Promise<void>;
+  readonly #loop: ServeLoop;
   #state: "listening" | "closing" | "closed" = "listening";
-  #num = 0;
-  readonly #conns = new Set<Conn>();
   #drop = false;
   #acceptScope: CancelScope | null = null;
   #acceptRunning = false;
   #acceptDone: Promise<void> = RESOLVED;
-  #slotFreed: (() => void) | null = null;
   readonly #closeFinished = deferred<void>();
+  /** Where `"raise"` goes without `sw`: the monitor of the `run()` the server was made in. */
+  readonly #monitor: Monitor | undefined = currentFiber().monitor;
   #closeAll: Promise<void> | null = null;
   #hasError = false;
   #error: unknown = undefined;
   #lastLimitWarning = -Infinity;
   #lastAcceptWarning = -Infinity;
-  #acceptFailures = 0;
 
   private constructor(
     listener: ListeningSocket,
     owner: Owner,
     cfg: Config<A>,
     listeningOn: L,
-    serveConn: (conn: Conn) => Promise<void>,
+    serveConn: (conn: ServedConnection) => void | Promise<void>,
   ) {
     this.#listener = listener;
     this.#owner = owner;
@@ -347,7 +306,20 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
     this.#maxAccepts = cfg.maxAcceptsPerBatch;
     this.#onHandlerError = cfg.onHandlerError;
     this.#warn = cfg.warn;
-    this.#serveConn = serveConn;
+    this.#loop = new ServeLoop({
+      sw: owner.sw,
+      handler: (_sock, _addr, conn) => serveConn(conn),
+      limit: cfg.maxConnections,
+      maxAcceptsPerBatch: cfg.maxAcceptsPerBatch,
+      onHandlerError: (e, conn) => this.#handlerFailed(conn, e),
+      onAcceptError: (e, failures) => this.#backOff(e, failures),
+      onAtLimit: () => this.#atLimit(),
+      dropIncoming: () => this.#drop,
+      noDelay: true,
+      cancellable: true,
+    });
+    // The error is raised to the monitor too: an unobserved closeFinished is no failure
+    this.#closeFinished.promise.catch(() => {});
   }
 
   /**
@@ -375,9 +347,8 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
       throw new TypeError(`handler must be a function, got ${describe(handler)}`);
     }
     const cfg = checkOptions(where, opts, "Tcp.Server.createSock");
-    return await Server.#open(where, cfg, async (conn) => {
-      await handler(conn.addr as A, conn.sock);
-    });
+    // Not an async function: an idle connection holds no frame of ours
+    return await Server.#open(where, cfg, (conn) => handler(conn.addr as A, conn.sock));
   }
 
   /**
@@ -409,18 +380,19 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
       throw new TypeError(`handler must be a function, got ${describe(handler)}`);
     }
     const cfg = checkOptions(where, opts, "Tcp.Server.create");
-    checkReaderBufferSize(opts.readerBufferSize);
-    if (opts.bufferAgeLimit !== undefined) checkBufferAgeLimit(opts.bufferAgeLimit);
+    checkReaderWriterConfig(opts);
     const rw = {
       clock: cfg.clock,
       readerBufferSize: opts.readerBufferSize,
+      readerMaxLine: opts.readerMaxLine,
+      writerMaxBuffered: opts.writerMaxBuffered,
       bufferAgeLimit: opts.bufferAgeLimit,
     };
     return await Server.#open(where, cfg, (conn) =>
       withReaderWriter(
         conn.sock,
         () => conn.sock.close(),
-        { ...rw, peer: () => Sockaddr.format(conn.addr), cancel: (e) => cancelQuietly(conn.cc, e) },
+        { ...rw, peer: () => Sockaddr.format(conn.addr), cancel: (e) => conn.cancel(e) },
         (reader, writer) => handler(conn.addr as A, reader, writer),
       ),
     );
@@ -429,7 +401,7 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
   static async #open<A extends StreamAddr, L>(
     where: WhereToListen<A, L>,
     cfg: Config<A>,
-    serveConn: (conn: Conn) => Promise<void>,
+    serveConn: (conn: ServedConnection) => void | Promise<void>,
   ): Promise<Server<A, L>> {
     const owner = cfg.sw !== undefined ? daemonOwner(cfg.sw) : detachedOwner();
     let listener: ListeningSocket | undefined;
@@ -496,55 +468,18 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
     try {
       await Cancel.sub(async (scope) => {
         this.#acceptScope = scope;
-        const sw = this.#owner.sw;
-        let batch = 0;
-        while (this.#state === "listening") {
-          while (this.#num >= this.#max) {
-            this.#atLimit();
-            await suspend<void>((resolve) => {
-              this.#slotFreed = resolve;
-              return () => {
-                if (this.#slotFreed === resolve) this.#slotFreed = null;
-              };
-            });
-          }
-          let sock: StreamSocket;
-          let addr: StreamAddr;
-          try {
-            [sock, addr] = await this.#listener.accept({ sw });
-            this.#acceptFailures = 0;
-          } catch (e) {
-            if (this.#state !== "listening" || isCancelled(e)) return;
-            if (isIoError(e, "Closed")) {
-              this.#warn(
-                `Tcp.Server on ${Sockaddr.format(this.#address)}: its listening socket was closed; the server is closing`,
-              );
-              this.#beginClose();
-              return;
-            }
-            await this.#backOff(e);
-            continue;
-          }
-          if (this.#state !== "listening" || !sw.isOn) {
-            // close() came first: the handler is never called after it
-            closeQuietly(sock);
-            return;
-          }
-          if (this.#drop) closeQuietly(sock);
-          else {
-            this.#num++;
-            const s = sock;
-            const a = addr;
-            sw.fork(() => this.#serve(s, a));
-          }
-          if (++batch >= this.#maxAccepts) {
-            batch = 0;
-            await Fiber.yield();
-          }
-        }
+        await this.#loop.run(this.#listener);
       });
     } catch (e) {
-      if (!isCancelled(e)) throw e;
+      if (isCancelled(e) || this.#state !== "listening") return;
+      if (isIoError(e, "Closed")) {
+        this.#warn(
+          `Tcp.Server on ${Sockaddr.format(this.#address)}: its listening socket was closed; the server is closing`,
+        );
+        this.#beginClose();
+        return;
+      }
+      throw e;
     }
   }
 
@@ -557,9 +492,10 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
     );
   }
 
-  async #backOff(e: unknown): Promise<void> {
-    this.#acceptFailures++;
-    const delay = Math.min(1000, 10 * 2 ** Math.min(this.#acceptFailures - 1, 7));
+  /** After an accept error (EMFILE and kin): waits, longer after each failure in a row. */
+  async #backOff(e: unknown, failures: number): Promise<void> {
+    if (this.#state !== "listening") throw e;
+    const delay = Math.min(1000, 10 * 2 ** Math.min(failures - 1, 7));
     const now = this.#clock.now();
     if (now - this.#lastAcceptWarning >= WARNING_INTERVAL) {
       this.#lastAcceptWarning = now;
@@ -570,47 +506,9 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
     await this.#clock.sleep(delay);
   }
 
-  async #serve(sock: StreamSocket, addr: StreamAddr): Promise<void> {
-    const parent = currentFiber();
-    const cc = new CancelContext(parent.cc);
-    const conn: Conn = { server: this, sock, addr, cc, forced: false, done: deferred<void>() };
-    this.#conns.add(conn);
-    let failed = false;
-    let error: unknown;
-    try {
-      sock.setNoDelay(true);
-      const ctx: ConnContext = { ...parent, cc, [kConn]: conn };
-      await runInFiber(ctx, () => this.#serveConn(conn));
-    } catch (e) {
-      failed = true;
-      error = e;
-    } finally {
-      cc.finish();
-    }
-    try {
-      await Cancel.protect(() => sock.close());
-    } catch (e) {
-      if (!failed) {
-        failed = true;
-        error = e;
-      }
-    }
-    this.#conns.delete(conn);
-    this.#num--;
-    const freed = this.#slotFreed;
-    if (freed !== null) {
-      this.#slotFreed = null;
-      freed();
-    }
-    conn.done.resolve();
-    if (failed) this.#handlerFailed(conn, error);
-  }
-
-  #handlerFailed(conn: Conn, e: unknown): void {
-    if (isCancelled(e) || isIoError(e, "ConnectionReset")) return;
+  #handlerFailed(conn: ServedConnection, e: unknown): void {
+    if (isIoError(e, "ConnectionReset")) return;
     if (conn.forced && isIoError(e, "Closed")) return;
-    if (e instanceof IoError)
-      e.addContext(`handling connection from ${Sockaddr.format(conn.addr)}`);
     const h = this.#onHandlerError;
     if (h === "ignore") return;
     if (h === "raise") {
@@ -624,7 +522,12 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
     }
   }
 
-  /** Raises `err` (Async: to the monitor the server was created in), and closes the listener. */
+  /**
+   * Raises `err` (Async: to the monitor the server was created in) and closes the listener:
+   * with `sw`, it fails `sw`; else it goes to the monitor of the `run()` the server was made in
+   * (which rejects with it), or, outside any run, it is an uncaught exception. `closeFinished`
+   * also rejects with it (marked handled: never an unhandled rejection).
+   */
   #raise(err: unknown): void {
     const parent = this.#parent;
     if (parent !== undefined) {
@@ -636,11 +539,8 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
       this.#beginClose();
       return;
     }
-    if (this.#state === "closed") {
-      // Nothing is left to report it: make it an uncaught error, as Async's main monitor would
-      void Promise.reject(err);
-      return;
-    }
+    raiseToMonitor(this.#monitor, err);
+    if (this.#state === "closed") return;
     this.#recordError(err);
     this.#beginClose();
   }
@@ -664,15 +564,6 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
     this.#owner.stop();
   }
 
-  #forceConnections(): void {
-    for (const c of this.#conns) {
-      if (c.forced) continue;
-      c.forced = true;
-      cancelQuietly(c.cc, new ServerClosed());
-      closeQuietly(c.sock);
-    }
-  }
-
   /**
    * Stops accepting and closes the listening socket; resolves once it is closed (and, with
    * `closeExistingConnections`, once every connection is closed and its handler has finished).
@@ -691,11 +582,13 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
     this.#beginClose();
     const listenerClosed = this.#closeFinished.promise;
     if (opts?.closeExistingConnections !== true) return listenerClosed;
-    const self = currentConn();
-    const inside = self !== undefined && self.server === this;
+    const self = this.#loop.current();
+    const inside = self !== undefined;
     if (!inside && this.#closeAll !== null) return this.#closeAll;
-    this.#forceConnections();
-    const handlers = [...this.#conns].filter((c) => c !== self).map((c) => c.done.promise);
+    this.#loop.closeConnections(new ServerClosed());
+    const handlers = [...this.#loop.connections]
+      .filter((c) => c !== self)
+      .map((c) => c.whenEnded());
     const all = Promise.allSettled([listenerClosed, Promise.all(handlers)]).then(([r]) => {
       if (r.status === "rejected") throw r.reason;
     });
@@ -736,7 +629,7 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
 
   /** How many connections are being handled now. */
   get numConnections(): number {
-    return this.#num;
+    return this.#loop.numConnections;
   }
 
   /** The connection limit. */
@@ -769,11 +662,9 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
     const fail = (what: string): never => {
       throw new Error(`Tcp.Server invariant failed: ${what}`);
     };
-    const n = this.#num;
-    if (!Number.isInteger(n) || n < 0) fail(`numConnections is ${n}`);
+    const n = this.#loop.numConnections;
     if (n > this.#max) fail(`numConnections ${n} > maxConnections ${this.#max}`);
-    if (n !== this.#conns.size) fail(`numConnections ${n} but ${this.#conns.size} handlers`);
-    for (const c of this.#conns) if (c.server !== this) fail("a handler of another server");
+    for (const c of this.#loop.connections) if (c.ended) fail("a connection that has ended");
     if (this.#state === "closed" && this.#acceptRunning) fail("closed, yet still accepting");
   }
 
@@ -791,7 +682,7 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
       listeningOn: this.#listeningOn,
       listeningOnAddress: Sockaddr.format(this.#address),
       state: this.#state,
-      numConnections: this.#num,
+      numConnections: this.#loop.numConnections,
       maxConnections: this.#max,
       maxAcceptsPerBatch: this.#maxAccepts,
       dropIncomingConnections: this.#drop,
@@ -800,7 +691,7 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
 
   /** `Tcp.Server(tcp:127.0.0.1:40222, listening, 3 connections)`. */
   toString(): string {
-    return `Tcp.Server(${Sockaddr.format(this.#address)}, ${this.#state}, ${this.#num} connections)`;
+    return `Tcp.Server(${Sockaddr.format(this.#address)}, ${this.#state}, ${this.#loop.numConnections} connections)`;
   }
 
   /** Closes the server and every connection: `close({ closeExistingConnections: true })`. */

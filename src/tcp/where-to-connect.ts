@@ -3,6 +3,8 @@
  * name and port (resolved when connecting), an Internet address, or a Unix socket.
  * @module
  */
+
+import { describe } from "../core/_checks.ts";
 import { Ipaddr } from "../net/ipaddr.ts";
 import { Sockaddr, type TcpAddr, type UnixAddr } from "../net/sockaddr.ts";
 
@@ -35,12 +37,6 @@ export interface ViaLocalInterface {
    * family are tried.
    */
   readonly viaLocalInterface?: Ipaddr | string | undefined;
-}
-
-function describe(x: unknown): string {
-  if (typeof x === "string") return JSON.stringify(x);
-  if (x === null) return "null";
-  return typeof x === "object" ? "an object" : `${typeof x} ${String(x)}`;
 }
 
 function checkPort(port: number): number {

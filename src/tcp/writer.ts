@@ -4,6 +4,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { checkCount, describe } from "../core/_checks.ts";
 import {
   awaitCancellable,
   Cancel,
@@ -19,7 +20,7 @@ import {
 } from "../core/index.ts";
 import type { Sink } from "../flow/types.ts";
 import { AgeWatchdog, type Watched } from "./age-watchdog.ts";
-import { formatSpan, WriterBufferAgeExceeded } from "./errors.ts";
+import { formatSpan, WriterBufferAgeExceeded, WriterBufferLimitExceeded } from "./errors.ts";
 
 /**
  * How old the oldest unflushed byte of a writer may get (Async's `buffer_age_limit`):
@@ -33,10 +34,19 @@ export const DEFAULT_BUFFER_AGE_LIMIT: BufferAgeLimit = Object.freeze({ atMost: 
 /** How long `close()` waits for the flush before closing anyway, by default (Async: 5 s for sockets). */
 export const DEFAULT_FORCE_CLOSE_AFTER = 5_000;
 
+/** The default bound of a writer (`writerMaxBuffered`): 16 MiB unflushed. */
+export const DEFAULT_WRITER_MAX_BUFFERED = 16 * 1024 * 1024;
+
 /** Options of `new Writer(sink, opts)`. */
 export interface WriterOptions {
   /** Default `{ atMost: 120_000 }` (2 minutes). */
   readonly bufferAgeLimit?: BufferAgeLimit | undefined;
+  /**
+   * The most bytes that may wait unflushed (default 16 MiB): a write past it fails the writer
+   * with {@link WriterBufferLimitExceeded}. `await writer.flushed()` is the backpressure point
+   * that keeps a writer under it.
+   */
+  readonly maxBuffered?: number | undefined;
   /** The clock buffer ages and close timeouts are measured on. Default: the real monotonic clock. */
   readonly clock?: Clock | undefined;
   /**
@@ -85,12 +95,6 @@ type TryWrite = (this: Sink, bufs: readonly Uint8Array[]) => boolean;
 
 /** The cancellation context of every writer's flush loop: a root that is never cancelled. */
 const FLUSH_CONTEXT = new CancelContext(null);
-
-function describe(x: unknown): string {
-  if (typeof x === "string") return JSON.stringify(x);
-  if (x === null) return "null";
-  return typeof x === "object" ? "an object" : `${typeof x} ${String(x)}`;
-}
 
 /**
  * Checks a buffer age limit and returns it in ms (`Infinity` for `"unlimited"`).
@@ -142,11 +146,12 @@ interface FlushWaiter {
  * }, { onHandlerError: "raise" });
  * ```
  */
-export class Writer implements AsyncDisposable {
+export class Writer implements AsyncDisposable, Watched {
   readonly #sink: Sink;
   readonly #closeTarget: (() => Promise<void>) | undefined;
   readonly #clock: Clock;
   readonly #ageLimit: number;
+  readonly #maxBuffered: number;
   readonly #peer: string | (() => string) | undefined;
   readonly #onError: ((err: unknown) => void) | undefined;
   #state: "open" | "closing" | "closed" | "failed" = "open";
@@ -182,7 +187,6 @@ export class Writer implements AsyncDisposable {
   #waiters: FlushWaiter[] = [];
   #closing: Promise<void> | null = null;
   readonly #watchdog: AgeWatchdog | null;
-  readonly #self: Watched;
 
   /**
    * Makes a writer to `sink`.
@@ -198,6 +202,10 @@ export class Writer implements AsyncDisposable {
     this.#tryWrite = typeof tryWrite === "function" ? (tryWrite as TryWrite) : null;
     this.#clock = opts.clock ?? monoClock;
     this.#ageLimit = checkBufferAgeLimit(opts.bufferAgeLimit ?? DEFAULT_BUFFER_AGE_LIMIT);
+    this.#maxBuffered =
+      opts.maxBuffered === undefined
+        ? DEFAULT_WRITER_MAX_BUFFERED
+        : checkCount("maxBuffered", opts.maxBuffered);
     this.#peer = opts.peer;
     this.#onError = opts.onError;
     this.#closeTarget =
@@ -206,17 +214,28 @@ export class Writer implements AsyncDisposable {
         ? () => (sink as unknown as { close(): Promise<void> }).close()
         : undefined);
     this.#watchdog = this.#ageLimit === Infinity ? null : AgeWatchdog.of(this.#clock);
-    const ageLimit = this.#ageLimit;
-    this.#self = {
-      ageLimit,
-      watched: false,
-      oldestUnflushed: () => this.#oldestUnflushed(),
-      expire: (now, oldest) => {
-        const unflushed = this.#queued - this.#flushedBytes;
-        const peer = typeof this.#peer === "function" ? this.#peer() : this.#peer;
-        this.#fail(new WriterBufferAgeExceeded(ageLimit, now - oldest, unflushed, peer));
-      },
-    };
+  }
+
+  // The writer as its age watchdog sees it (the writer is its own Watched: no object per writer)
+
+  /** @internal The buffer age limit in ms. */
+  get ageLimit(): number {
+    return this.#ageLimit;
+  }
+
+  /** @internal Whether the watchdog watches this writer (kept by the watchdog). */
+  watched = false;
+
+  /** @internal When the oldest unflushed byte was written (clock ms), or NaN. */
+  oldestUnflushed(): number {
+    return this.#oldestUnflushed();
+  }
+
+  /** @internal The age limit is passed: the writer fails. */
+  expire(now: number, oldest: number): void {
+    const unflushed = this.#queued - this.#flushedBytes;
+    const peer = typeof this.#peer === "function" ? this.#peer() : this.#peer;
+    this.#fail(new WriterBufferAgeExceeded(this.#ageLimit, now - oldest, unflushed, peer));
   }
 
   /** How many bytes have been written and not yet flushed (Async's `bytes_to_write`). */
@@ -255,7 +274,8 @@ export class Writer implements AsyncDisposable {
    * flushed in the background.
    * @throws TypeError if `data` is neither a string nor a Uint8Array; IoError `Closed` after
    *   `close()`; the writer's error if it has failed (`ConnectionReset` when the peer has gone,
-   *   {@link WriterBufferAgeExceeded}).
+   *   {@link WriterBufferAgeExceeded}); {@link WriterBufferLimitExceeded} if this write would
+   *   leave more than `maxBuffered` bytes unflushed (the writer fails with it).
    * @example
    * ```ts
    * writer.write("hello, ");
@@ -363,11 +383,18 @@ export class Writer implements AsyncDisposable {
   }
 
   #added(n: number): void {
+    const unflushed = this.#queued + n - this.#flushedBytes;
+    if (unflushed > this.#maxBuffered) {
+      const peer = typeof this.#peer === "function" ? this.#peer() : this.#peer;
+      const e = new WriterBufferLimitExceeded(this.#maxBuffered, unflushed, peer);
+      this.#fail(e);
+      throw e;
+    }
     const dog = this.#watchdog;
     if (dog !== null && this.#taken === this.#queued) {
       const since = this.#clock.now();
       this.#pendingSince = since;
-      dog.add(this.#self, since);
+      dog.add(this, since);
     }
     this.#queued += n;
     const kick = this.#kick;
@@ -424,7 +451,7 @@ export class Writer implements AsyncDisposable {
     this.#tail = null;
     this.#tailStart = 0;
     this.#tailEnd = 0;
-    this.#watchdog?.idle(this.#self);
+    this.#watchdog?.idle(this);
   }
 
   /**
@@ -523,7 +550,7 @@ export class Writer implements AsyncDisposable {
     this.#chunks = [];
     this.#tail = null;
     this.#taken = this.#queued;
-    this.#watchdog?.leave(this.#self);
+    this.#watchdog?.leave(this);
     for (const w of this.#waiters.splice(0)) w.reject(e);
     this.#stopLoop();
     if (!wasClosing) this.#onError?.(e);
@@ -554,6 +581,13 @@ export class Writer implements AsyncDisposable {
   flushed(): Promise<void> {
     if (this.#state === "failed") return Promise.reject(this.#error);
     if (this.#flushedBytes === this.#queued) return RESOLVED;
+    if (this.#scheduled) {
+      // The flush that was due at the end of this turn happens now: when the kernel takes it
+      // all (the usual case), `write(); await flushed()` costs no promise of ours.
+      this.#flushNow();
+      if (this.error !== undefined) return Promise.reject(this.#error);
+      if (this.#flushedBytes === this.#queued) return RESOLVED;
+    }
     const target = this.#queued;
     return suspend<void>((resolve, reject) => {
       const w: FlushWaiter = { target, resolve, reject };
@@ -597,7 +631,7 @@ export class Writer implements AsyncDisposable {
     this.#state = failed ? "failed" : "closed";
     this.#chunks = [];
     this.#tail = null;
-    this.#watchdog?.leave(this.#self);
+    this.#watchdog?.leave(this);
     this.#stopLoop();
     for (const w of this.#waiters.splice(0)) {
       w.reject(failed ? error : this.#unusable("flushed"));

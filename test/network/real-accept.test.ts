@@ -14,10 +14,10 @@ import { openFds } from "../helpers/leaks.ts";
 import { bytes, copyString, net, readAllText, request, text, until } from "./real-support.ts";
 
 describe("the accept queue", () => {
-  test("holds backlog connections for accept(); closes the ones beyond it at once", async () => {
+  test("holds acceptQueue connections for accept(); closes the ones beyond it at once", async () => {
     await run(() =>
       Switch.run(async (sw) => {
-        const l = await net.listen("tcp:127.0.0.1:0", { sw, backlog: 2 });
+        const l = await net.listen("tcp:127.0.0.1:0", { sw, acceptQueue: 2 });
         if (!(l instanceof NodeListeningSocket)) throw new Error("expected a NodeListeningSocket");
         const clients = [];
         for (let i = 0; i < 5; i++) clients.push(await net.connect(l.listeningAddr, { sw }));

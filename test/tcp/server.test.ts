@@ -117,6 +117,7 @@ describe("Tcp.Server.create()", () => {
         {
           net: env.net,
           bufferAgeLimit: { atMost: 100 },
+          writerMaxBuffered: 128 << 20,
           onHandlerError: { call: (_addr, e) => failed.resolve(e) },
         },
       );
@@ -172,7 +173,7 @@ describe("Tcp.Server.create()", () => {
           onHandlerError: "raise",
           readerBufferSize: 1.5,
         }),
-      ).rejects.toThrow("readerBufferSize must be an integer >= 1, got 1.5");
+      ).rejects.toThrow("readerBufferSize must be an integer > 0, got number 1.5");
       await expect(
         Tcp.Server.create(local(), shout, {
           net: env.net,
@@ -251,7 +252,7 @@ describe("Tcp.Server.createSock()", () => {
     });
   });
 
-  test("backlog: 64 by default, passed to listen, checked", async () => {
+  test("backlog: 1024 by default, passed to listen, checked", async () => {
     await run(async (env) => {
       const spy = new SpyNet(env.net);
       const a = await Tcp.Server.createSock(local(), async () => {}, {
@@ -264,7 +265,7 @@ describe("Tcp.Server.createSock()", () => {
         backlog: 5,
       });
       expect(spy.record.listens.map((o) => [o.backlog, o.reuseAddr])).toEqual([
-        [64, true],
+        [1024, true],
         [5, true],
       ]);
       await a.close();
@@ -321,12 +322,14 @@ describe("Tcp.Server.createSock()", () => {
           onHandlerError: "raise",
           ...opts,
         } as Parameters<typeof Tcp.Server.createSock>[2]);
-      await expect(bad({ maxConnections: 0 })).rejects.toThrow("maxConnections must be > 0, got 0");
+      await expect(bad({ maxConnections: 0 })).rejects.toThrow(
+        "maxConnections must be an integer > 0, got number 0",
+      );
       await expect(bad({ maxConnections: 2.5 })).rejects.toThrow(
         "maxConnections must be an integer > 0, got number 2.5",
       );
       await expect(bad({ maxAcceptsPerBatch: 0 })).rejects.toThrow(
-        "maxAcceptsPerBatch must be > 0, got 0",
+        "maxAcceptsPerBatch must be an integer > 0, got number 0",
       );
       await expect(bad({ onHandlerError: "log" })).rejects.toThrow(
         'onHandlerError must be "raise", "ignore" or { call(addr, err) }, got "log"',
@@ -347,9 +350,11 @@ describe("Tcp.Server.createSock()", () => {
 });
 
 describe("onHandlerError", () => {
-  test('"raise": stops accepting, rejects closeFinished; running connections go on', async () => {
-    await run(async (env) => {
-      const boom = new Error("boom");
+  test('"raise" inside run(): run() rejects with it; the listener closes, running connections go on', async () => {
+    const boom = new Error("boom");
+    const listening = Promise.withResolvers<TcpServer<TcpAddr, number>>();
+    const ran = run(async () => {
+      // No net option: Tcp takes the run's network
       const server = await Tcp.Server.create(
         local(),
         async (_addr, reader, writer) => {
@@ -358,57 +363,65 @@ describe("onHandlerError", () => {
           writer.writeLine(`ok ${line}`);
           writer.writeLine(`still ${await reader.readLine()}`);
         },
-        { net: env.net, onHandlerError: "raise" },
+        { onHandlerError: "raise" },
       );
-      const closed = server.closeFinished.catch((e: unknown) => e);
-      const port = server.listeningOn;
-      await Tcp.withConnection(
-        Tcp.WhereToConnect.hostAndPort("127.0.0.1", port),
-        async ({ reader, writer }) => {
-          writer.writeLine("a");
-          expect(await reader.readLine()).toBe("ok a");
-          expect(await ask(env, port, "fail")).toBeNull();
-          expect(await closed).toBe(boom);
-          expect(server.isClosed).toBe(true);
-          // the listener is closed...
-          await expect(ask(env, port, "b")).rejects.toMatchObject({
-            err: { kind: "ConnectionFailure", reason: "Refused" },
-          });
-          // ...but this connection goes on
-          writer.writeLine("b");
-          expect(await reader.readLine()).toBe("still b");
-        },
-        { net: env.net },
-      );
-      await expect(server.close({ closeExistingConnections: true })).rejects.toBe(boom);
+      listening.resolve(server);
+      await Fiber.awaitCancel();
     });
+    const failed = ran.catch((e: unknown) => e);
+    const server = await listening.promise;
+    const port = server.listeningOn;
+    // Outside run(): Tcp uses the real network
+    const where = Tcp.WhereToConnect.hostAndPort("127.0.0.1", port);
+    await Tcp.withConnection(where, async ({ reader, writer }) => {
+      writer.writeLine("a");
+      expect(await reader.readLine()).toBe("ok a");
+      const asked = await Tcp.withConnection(where, async (c) => {
+        c.writer.writeLine("fail");
+        return await c.reader.readLine();
+      });
+      expect(asked).toBeNull();
+      expect(await failed).toBe(boom);
+      await expect(server.closeFinished).rejects.toBe(boom);
+      expect(server.isClosed).toBe(true);
+      // the listener is closed...
+      await expect(Tcp.connectSock(where)).rejects.toMatchObject({
+        err: { kind: "ConnectionFailure", reason: "Refused" },
+      });
+      // ...but this connection goes on
+      writer.writeLine("b");
+      expect(await reader.readLine()).toBe("still b");
+    });
+    await expect(server.close({ closeExistingConnections: true })).rejects.toBe(boom);
   });
 
   test('"raise" adds the peer address to an IoError', async () => {
-    await run(async (env) => {
-      const server = await Tcp.Server.createSock(
-        local(),
-        async () => {
-          throw new IoError({ kind: "Unknown", cause: new Error("bad request") });
-        },
-        { net: env.net, onHandlerError: "raise" },
+    const listening = Promise.withResolvers<TcpServer<TcpAddr, number>>();
+    const failed = run(async (env) => {
+      listening.resolve(
+        await Tcp.Server.createSock(
+          local(),
+          async () => {
+            throw new IoError({ kind: "Unknown", cause: new Error("bad request") });
+          },
+          { net: env.net, onHandlerError: "raise" },
+        ),
       );
-      // "raise" rejects closeFinished: observe it from the start
-      const raised = server.closeFinished.catch((x: unknown) => x);
-      const port = await Tcp.withConnection(
-        Tcp.WhereToConnect.hostAndPort("127.0.0.1", server.listeningOn),
-        async ({ socket, reader }) => {
-          await reader.contents();
-          return (socket.localAddr as TcpAddr).port;
-        },
-        { net: env.net },
-      );
-      const e = (await raised) as IoError;
-      await expect(server.close()).rejects.toBe(e);
-      expect(e.message).toBe(
-        `Io Unknown: bad request\n  handling connection from tcp:127.0.0.1:${port}`,
-      );
-    });
+      await Fiber.awaitCancel();
+    }).catch((x: unknown) => x);
+    const server = await listening.promise;
+    const port = await Tcp.withConnection(
+      Tcp.WhereToConnect.hostAndPort("127.0.0.1", server.listeningOn),
+      async ({ socket, reader }) => {
+        await reader.contents();
+        return (socket.localAddr as TcpAddr).port;
+      },
+    );
+    const e = (await failed) as IoError;
+    await expect(server.close()).rejects.toBe(e);
+    expect(e.message).toBe(
+      `Io Unknown: bad request\n  handling connection from tcp:127.0.0.1:${port}`,
+    );
   });
 
   test('"raise" with sw fails the switch', async () => {
@@ -458,42 +471,43 @@ describe("onHandlerError", () => {
   });
 
   test("{ call }: gets the address and the error; if it throws, that is raised", async () => {
-    await run(async (env) => {
-      const seen: Array<[string, unknown]> = [];
-      const again = new Error("call failed");
-      const server = await Tcp.Server.createSock(
-        local(),
-        async () => {
-          throw new Error(`failure ${seen.length}`);
-        },
-        {
-          net: env.net,
-          onHandlerError: {
-            call: (addr, e) => {
-              seen.push([Sockaddr.format(addr), e]);
-              if (seen.length === 2) throw again;
+    const seen: Array<[string, unknown]> = [];
+    const again = new Error("call failed");
+    const listening = Promise.withResolvers<TcpServer<TcpAddr, number>>();
+    const failed = run(async (env) => {
+      listening.resolve(
+        await Tcp.Server.createSock(
+          local(),
+          async () => {
+            throw new Error(`failure ${seen.length}`);
+          },
+          {
+            net: env.net,
+            onHandlerError: {
+              call: (addr, e) => {
+                seen.push([Sockaddr.format(addr), e]);
+                if (seen.length === 2) throw again;
+              },
             },
           },
-        },
+        ),
       );
-      const raised = server.closeFinished.catch((x: unknown) => x);
-      const port = server.listeningOn;
-      const local1 = await Tcp.withConnection(
-        Tcp.WhereToConnect.hostAndPort("127.0.0.1", port),
-        async ({ socket, reader }) => {
-          await reader.contents();
-          return Sockaddr.format(socket.localAddr);
-        },
-        { net: env.net },
-      );
-      await until(() => seen.length === 1);
-      expect(seen[0]?.[0]).toBe(local1);
-      expect(String(seen[0]?.[1])).toBe("Error: failure 0");
-      expect(server.isClosed).toBe(false);
-      await ask(env, port, "x");
-      expect(await raised).toBe(again);
-      expect(server.isClosed).toBe(true);
+      await Fiber.awaitCancel();
+    }).catch((x: unknown) => x);
+    const server = await listening.promise;
+    const where = Tcp.WhereToConnect.hostAndPort("127.0.0.1", server.listeningOn);
+    const local1 = await Tcp.withConnection(where, async ({ socket, reader }) => {
+      await reader.contents();
+      return Sockaddr.format(socket.localAddr);
     });
+    await until(() => seen.length === 1);
+    expect(seen[0]?.[0]).toBe(local1);
+    expect(String(seen[0]?.[1])).toBe("Error: failure 0");
+    expect(server.isClosed).toBe(false);
+    await Tcp.withConnection(where, ({ reader }) => reader.contents());
+    expect(await failed).toBe(again);
+    await expect(server.closeFinished).rejects.toBe(again);
+    expect(server.isClosed).toBe(true);
   });
 
   test("Cancelled (closeExistingConnections) is not a handler error", async () => {
