@@ -899,12 +899,13 @@ static void complete_send(dgram *d, send_req *r, int err, napi_value *exc) {
 }
 
 /* Finishes the recv request (already unlinked): err, or n bytes from src. */
-static void complete_recv(dgram *d, recv_req *r, int err, size_t n,
+static void complete_recv(dgram *d, recv_req *r, int err, size_t n, bool truncated,
                           const struct sockaddr_storage *ss, socklen_t sslen, napi_value *exc) {
   napi_env env = d->env;
   napi_handle_scope scope;
   bool have_scope = napi_open_handle_scope(env, &scope) == napi_ok;
-  napi_value argv[3];
+  napi_value argv[4];
+  napi_get_boolean(env, err == 0 && truncated, &argv[3]);
   if (err != 0) {
     argv[0] = syserr_value(env, err, "recvmsg");
     napi_create_int32(env, 0, &argv[1]);
@@ -915,7 +916,7 @@ static void complete_recv(dgram *d, recv_req *r, int err, size_t n,
     argv[2] = addr_to_js(env, ss, sslen, d->domain == AF_UNIX);
     if (argv[2] == NULL) napi_get_null(env, &argv[2]);
   }
-  invoke(d, r->cb, 3, argv, exc);
+  invoke(d, r->cb, 4, argv, exc);
   free_recv_req(env, r);
   release(d);
   if (have_scope) napi_close_handle_scope(env, scope);
@@ -975,7 +976,7 @@ static void try_recv(dgram *d, napi_value *exc) {
   if (would_block(err)) return;
   d->recv = NULL;
   /* With flags 0, n is what fit in the buffer; MSG_TRUNC in msg_flags says the rest was dropped. */
-  complete_recv(d, r, err, n < 0 ? 0 : (size_t)n, &ss,
+  complete_recv(d, r, err, n < 0 ? 0 : (size_t)n, (m.msg_flags & MSG_TRUNC) != 0, &ss,
                 m.msg_namelen > sizeof ss ? (socklen_t)sizeof ss : m.msg_namelen, exc);
 }
 
@@ -1000,7 +1001,7 @@ static void fail_all(dgram *d, int err, napi_value *exc) {
   send_req *sq = d->sq_head;
   d->recv = NULL;
   d->sq_head = d->sq_tail = NULL;
-  if (rr != NULL) complete_recv(d, rr, err, 0, NULL, 0, exc);
+  if (rr != NULL) complete_recv(d, rr, err, 0, false, NULL, 0, exc);
   while (sq != NULL) {
     send_req *next = sq->next;
     complete_send(d, sq, err, exc);
@@ -1237,7 +1238,7 @@ static napi_value dgram_cancel_recv(napi_env env, napi_callback_info info) {
   d->recv = NULL;
   update_poll(d);
   napi_value exc = NULL;
-  complete_recv(d, r, ECANCELED, 0, NULL, 0, &exc);
+  complete_recv(d, r, ECANCELED, 0, false, NULL, 0, &exc);
   if (exc != NULL) napi_throw(env, exc);
   return NULL;
 }
@@ -1258,7 +1259,7 @@ static napi_value dgram_close(napi_env env, napi_callback_info info) {
   if (d->close_fd && d->fd >= 0) close(d->fd);
   d->fd = -1;
   napi_value exc = NULL;
-  if (rr != NULL) complete_recv(d, rr, ECANCELED, 0, NULL, 0, &exc);
+  if (rr != NULL) complete_recv(d, rr, ECANCELED, 0, false, NULL, 0, &exc);
   while (sq != NULL) {
     send_req *next = sq->next;
     complete_send(d, sq, ECANCELED, &exc);

@@ -50,13 +50,16 @@ export interface NativeSystemError extends Error {
 export type DgramSendCallback = (err: NativeSystemError | null) => void;
 
 /**
- * Called when a recv finishes: `(null, n, src)` with `n` bytes written to the buffer (0 for an
- * empty datagram) from `src` (`null` if the address family is unknown), or `(err, 0, null)`.
+ * Called when a recv finishes: `(null, n, src, truncated)` with `n` bytes written to the buffer
+ * (0 for an empty datagram) from `src` (`null` if the address family is unknown), `truncated`
+ * telling whether the datagram was longer than the buffer (MSG_TRUNC), or
+ * `(err, 0, null, false)`.
  */
 export type DgramRecvCallback = (
   err: NativeSystemError | null,
   n: number,
   src: NativeAddr | null,
+  truncated: boolean,
 ) => void;
 
 /** Options of `new DgramHandle(fd, options)`. */

@@ -5,6 +5,7 @@
  * @module
  */
 import { type BlockingOptions, IoError, type Switch } from "../core/index.ts";
+import { checkBacklog, checkKeepAlive, checkMode } from "./option-checks.ts";
 import {
   type DatagramAddr,
   Sockaddr,
@@ -77,6 +78,7 @@ export abstract class NetBase implements Net {
     const a = Sockaddr.stream(addr);
     checkNamed(a, "connect");
     checkSwitch(opts?.sw, "connect");
+    checkKeepAlive(opts.keepAlive);
     opts.sw.check();
     try {
       return await this.backendConnect(a, opts);
@@ -89,9 +91,11 @@ export abstract class NetBase implements Net {
     const a = Sockaddr.stream(addr);
     checkNamed(a, "listen");
     checkSwitch(opts?.sw, "listen");
-    const { backlog } = opts;
-    if (!Number.isInteger(backlog) || backlog < 0) {
-      throw new RangeError(`backlog must be an integer >= 0, got ${String(backlog)}`);
+    checkBacklog(opts.backlog);
+    checkKeepAlive(opts.keepAlive);
+    checkMode(opts.mode);
+    if (opts.mode !== undefined && (a.type !== "unix" || a.path.startsWith("\0"))) {
+      throw new TypeError(`mode is for a Unix socket file, not ${Sockaddr.format(a)}`);
     }
     opts.sw.check();
     try {

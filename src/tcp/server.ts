@@ -4,6 +4,7 @@
  * @module
  */
 import { readFileSync } from "node:fs";
+import { checkCount, show as describe } from "../core/checks.ts";
 import {
   Cancel,
   CancelContext,
@@ -20,6 +21,7 @@ import {
   type Switch,
   suspend,
 } from "../core/index.ts";
+import { checkBacklog } from "../net/option-checks.ts";
 import { Sockaddr, type StreamAddr } from "../net/sockaddr.ts";
 import type { ListeningSocket, Net, StreamSocket } from "../net/types.ts";
 import { checkReaderBufferSize, withReaderWriter } from "./connection.ts";
@@ -138,20 +140,6 @@ export function defaultMaxConnections(): number {
   return defaultMax;
 }
 
-function describe(x: unknown): string {
-  if (typeof x === "string") return JSON.stringify(x);
-  if (x === null) return "null";
-  return typeof x === "object" ? "an object" : `${typeof x} ${String(x)}`;
-}
-
-function checkCount(name: string, n: unknown): number {
-  if (typeof n !== "number" || !Number.isInteger(n)) {
-    throw new RangeError(`${name} must be an integer > 0, got ${describe(n)}`);
-  }
-  if (n <= 0) throw new RangeError(`${name} must be > 0, got ${n}`);
-  return n;
-}
-
 function message(e: unknown): string {
   return e instanceof Error ? (e.message.split("\n")[0] ?? "") : String(e);
 }
@@ -227,6 +215,11 @@ function checkOptions<A extends StreamAddr>(
     throw new TypeError(`${what}: options with onHandlerError are required, got ${describe(opts)}`);
   }
   const h = opts.onHandlerError;
+  if (h === undefined) {
+    throw new TypeError(
+      `${what}: option onHandlerError is required ("raise", "ignore" or { call(addr, err) })`,
+    );
+  }
   if (
     h !== "raise" &&
     h !== "ignore" &&
@@ -248,10 +241,7 @@ function checkOptions<A extends StreamAddr>(
       `where must be a Tcp.WhereToListen (made by Tcp.WhereToListen.onPort, ...), got ${describe(where)}`,
     );
   }
-  const backlog = opts.backlog ?? DEFAULT_BACKLOG;
-  if (typeof backlog !== "number" || !Number.isInteger(backlog) || backlog < 0) {
-    throw new RangeError(`backlog must be an integer >= 0, got ${describe(backlog)}`);
-  }
+  const backlog = opts.backlog === undefined ? DEFAULT_BACKLOG : checkBacklog(opts.backlog);
   const sw = opts.sw;
   if (sw !== undefined && typeof sw?.onRelease !== "function") {
     throw new TypeError(`${what}: option sw must be a Switch`);
@@ -440,7 +430,7 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
         (await (cfg.net as Net).listen(where.address, {
           sw: owner.sw,
           backlog: cfg.backlog,
-          reuseAddr: where.address.type === "tcp",
+          reuseAddr: true, // TCP: as Node does anyway; Unix: reclaims a stale socket file
         }));
       const listeningOn = where.listeningOn(listener.listeningAddr as A);
       server = new Server<A, L>(listener, owner, cfg, listeningOn, serveConn);
