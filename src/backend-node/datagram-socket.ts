@@ -569,6 +569,7 @@ async function openUdp(
   addr: UdpAddr | UnboundDatagram,
   opts: DatagramOptions,
 ): Promise<NodeDatagramSocket> {
+  if (opts.sendQueueLimit !== undefined) checkCount("sendQueueLimit", opts.sendQueueLimit);
   const family = addr === "udpv4" ? 4 : addr === "udpv6" ? 6 : addr.host.family;
   const sock = createSocket({
     type: family === 4 ? "udp4" : "udp6",
@@ -581,7 +582,6 @@ async function openUdp(
   const address =
     typeof addr === "string" ? (family === 4 ? "0.0.0.0" : "::") : addr.host.toString();
   const port = typeof addr === "string" ? 0 : addr.port;
-  if (opts.sendQueueLimit !== undefined) checkCount("sendQueueLimit", opts.sendQueueLimit);
   await bindDgram(sock, address, port);
   try {
     return NodeDatagramSocket.fromDgram(sock, opts);

@@ -115,14 +115,15 @@ describe("getaddrinfo()", () => {
     await expect(getaddrinfo("", "80")).rejects.toThrow(TypeError);
   });
 
-  test("a failed lookup is an IoError carrying the resolver's error", async () => {
+  test("a failed lookup (ENOTFOUND) is IoError NotFound carrying the resolver's error", async () => {
     const r = makeResolver({
       lookup: async (host) => {
         throw enotfound(host);
       },
     });
     const e = await r.getaddrinfo("nowhere.test", "80").catch((x: unknown) => x);
-    expect(isIoError(e)).toBe(true);
+    expect(isIoError(e, "NotFound")).toBe(true);
+    expect((e as Error).message).toBe("Fs NotFound: getaddrinfo ENOTFOUND nowhere.test");
     expect((e as { err: { cause: { code: string } } }).err.cause.code).toBe("ENOTFOUND");
   });
 

@@ -24,6 +24,8 @@ export type IoErr =
   | { readonly kind: "AddressInUse"; readonly cause?: unknown }
   | { readonly kind: "AlreadyExists"; readonly cause?: unknown }
   | { readonly kind: "Closed"; readonly cause?: unknown }
+  /** A datagram over the size the socket or path takes (EMSGSIZE). */
+  | { readonly kind: "MessageTooLarge"; readonly cause?: unknown }
   | { readonly kind: "Unknown"; readonly cause: unknown };
 
 /** The kinds of {@link IoErr}. */
