@@ -25,6 +25,7 @@ import { checkSwitch } from "../net/net-base.ts";
 import type { StreamAddr } from "../net/sockaddr.ts";
 import type { AcceptOptions, ListenOptions, StreamSocket } from "../net/types.ts";
 import { closedError, toIoError } from "./errors.ts";
+import { keepAliveApplier } from "./keep-alive.ts";
 import { unixAddrOf } from "./native-addr.ts";
 import { inetName, NodeStreamSocket, tcpAddrOf } from "./stream-socket.ts";
 import { type HasUnixFd, handleFd, unixFd } from "./unix-fd.ts";
@@ -147,6 +148,8 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
   #lastAcceptError: IoError | null = null;
   /** The socket file this socket made (removed on close if still the same), if any. */
   #file: SocketFileId | undefined = undefined;
+  /** Applies the `keepAlive` option to each accepted TCP connection, if given. */
+  #keepAlive: ((raw: Socket) => void) | undefined = undefined;
 
   private constructor(server: Server, addr: StreamAddr, backlog: number) {
     super();
@@ -168,7 +171,8 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
    * is still ours); a path starting with `"\0"` is an abstract name; with `reuseAddr`, a stale
    * socket file at the path is removed first, only once a connect to it is refused (a live
    * server's socket gives `AddressInUse`, any other file makes the bind fail with it);
-   * `mode` sets the file's permission bits before it listens.
+   * `mode` sets the file's permission bits before it listens. `keepAlive` is set on every
+   * accepted TCP connection.
    *
    * With `fd` (for `weir/unix`'s `importSocketListening`): listens on that existing socket
    * instead, whose address `addr` must be (`reuseAddr` and `reusePort` do not apply). Node
@@ -195,9 +199,11 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
       fd = bound.fd;
       file = bound.id;
     }
+    const keepAlive = addr.type === "tcp" ? await keepAliveApplier(opts.keepAlive) : undefined;
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
     const ls = new NodeListeningSocket(server, addr, backlog);
     ls.#file = file;
+    ls.#keepAlive = keepAlive;
     ls.#release = sw.onRelease(() => ls.close());
     // listen(2)'s backlog hardly matters here (libuv accepts at once); Node reads 0 as "default"
     const listenOpts: NodeListenOptions =
@@ -283,6 +289,17 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
         return;
       }
       peer = a;
+      if (this.#keepAlive !== undefined) {
+        try {
+          this.#keepAlive(raw);
+        } catch (e) {
+          // that connection cannot be set up as asked: drop it, as for any accept error
+          this.#acceptErrors++;
+          this.#lastAcceptError = toIoError(e);
+          raw.destroy();
+          return;
+        }
+      }
     } else peer = unixAddrOf("");
     const sock = new NodeStreamSocket(raw, {
       kind: this.#kind,

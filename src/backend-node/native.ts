@@ -183,6 +183,23 @@ export interface Native {
    */
   setReusePort(fd: number, on: boolean): void;
   /**
+   * Sets SO_KEEPALIVE on a TCP socket and, when > 0, the idle time before the first probe
+   * (TCP_KEEPIDLE), the time between probes (TCP_KEEPINTVL), in seconds, and the number of
+   * probes (TCP_KEEPCNT); 0 leaves the system's value.
+   * @throws NativeSystemError (`setsockopt`); TypeError on bad arguments.
+   */
+  setKeepAlive?(fd: number, on: boolean, idleS: number, intervalS: number, count: number): void;
+  /**
+   * The keep-alive settings of a TCP socket as the kernel has them (-1 where unknown).
+   * @throws NativeSystemError (`getsockopt`).
+   */
+  getKeepAlive?(fd: number): {
+    readonly on: boolean;
+    readonly idleS: number;
+    readonly intervalS: number;
+    readonly count: number;
+  };
+  /**
    * Closes `fd` (an interrupted close counts as done). Never close an fd a Node handle owns.
    * @throws NativeSystemError (`close`), e.g. `EBADF`.
    */

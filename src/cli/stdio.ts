@@ -54,7 +54,7 @@ export interface PumpOptions {
  * is still sent (a half-closed peer goes on reading), until it ends or stays quiet for
  * `lingerMs`: input that is there is never dropped.
  * @throws IoError if the connection fails (reset by the peer, ...), with the context
- *   `sending standard input (N bytes sent)` when a write failed: then not all was sent.
+ *   `sending standard input (N bytes sent)` if standard input was not all sent.
  */
 export async function pump(conn: StreamSocket, io: Stdio, opts: PumpOptions): Promise<void> {
   const lingerMs = opts.lingerMs ?? LINGER_MS;
@@ -64,32 +64,39 @@ export async function pump(conn: StreamSocket, io: Stdio, opts: PumpOptions): Pr
     await opts.clock.sleep(lingerMs);
     return null;
   };
-  await Fiber.both(
-    async () => {
-      const buf = new Uint8Array(64 * 1024);
-      let sent = 0;
-      for (;;) {
-        let n: number | null;
-        try {
-          n = await Fiber.first(() => io.stdin.readInto(buf), quiet);
-        } catch (e) {
-          if (!(e instanceof EndOfFile)) throw e;
-          await conn.shutdown("send");
-          return;
-        }
-        if (n === null) return; // the peer is done and standard input has nothing more
-        try {
+  let sent = 0;
+  let allSent = false;
+  try {
+    await Fiber.both(
+      async () => {
+        const buf = new Uint8Array(64 * 1024);
+        for (;;) {
+          let n: number | null;
+          try {
+            n = await Fiber.first(() => io.stdin.readInto(buf), quiet);
+          } catch (e) {
+            if (!(e instanceof EndOfFile)) throw e;
+            allSent = true;
+            await conn.shutdown("send");
+            return;
+          }
+          if (n === null) {
+            allSent = true; // the peer is done and standard input has nothing more
+            return;
+          }
           await conn.write([buf.subarray(0, n)]);
-        } catch (e) {
-          if (e instanceof IoError) e.addContext(`sending standard input (${sent} bytes sent)`);
-          throw e;
+          sent += n;
         }
-        sent += n;
-      }
-    },
-    async () => {
-      await Flow.copy(conn, io.stdout);
-      peerEnded.resolve();
-    },
-  );
+      },
+      async () => {
+        await Flow.copy(conn, io.stdout);
+        peerEnded.resolve();
+      },
+    );
+  } catch (e) {
+    // whichever direction saw the failure first, say how much input got through
+    if (e instanceof IoError && !allSent)
+      e.addContext(`sending standard input (${sent} bytes sent)`);
+    throw e;
+  }
 }
