@@ -10,7 +10,7 @@ import { monoClock } from "../core/clock.ts";
 import { Cancelled, isIoError, Switch, Time } from "../core/index.ts";
 import { Sockaddr } from "../net/sockaddr.ts";
 import { type NodeDatagramSocket, openDatagramSocket } from "./datagram-socket.ts";
-import { DEFAULT_SEND_QUEUE_LIMIT } from "./send-slots.ts";
+import { DEFAULT_SEND_QUEUE_LIMIT } from "./send-queue.ts";
 
 let dir = "";
 beforeEach(() => {

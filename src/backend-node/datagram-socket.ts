@@ -4,7 +4,7 @@
  * @module
  */
 import { createSocket, type Socket as DgramSocket } from "node:dgram";
-import { checkCount } from "../core/checks.ts";
+import { checkCount, show } from "../core/checks.ts";
 import {
   type BlockingOptions,
   IoError,
@@ -19,7 +19,7 @@ import { closedError, toIoError } from "./errors.ts";
 import { kernelDrops } from "./kernel-drops.ts";
 import type { DgramHandle } from "./native.ts";
 import { fromNativeDatagram, parseNumericIp, toNativeAddr } from "./native-addr.ts";
-import { DEFAULT_SEND_QUEUE_LIMIT, SendSlots } from "./send-slots.ts";
+import { DEFAULT_SEND_QUEUE_LIMIT, SendQueue } from "./send-queue.ts";
 import { dgramHandle, handleFd, unixFd } from "./unix-fd.ts";
 import { bindUnix, loadNative, removeSocketFile } from "./unix-path.ts";
 
@@ -321,7 +321,7 @@ export interface FromHandleOptions {
 export class NodeDatagramSocket implements DatagramSocket {
   readonly #core: DatagramCore;
   readonly #localAddr: DatagramAddr;
-  readonly #slots: SendSlots;
+  readonly #sends: SendQueue<DatagramAddr | undefined>;
   #state: "open" | "closing" | "closed" = "open";
   #closing: Promise<void> | undefined = undefined;
   #release: ReleaseHandle | undefined = undefined;
@@ -335,7 +335,9 @@ export class NodeDatagramSocket implements DatagramSocket {
   ) {
     this.#core = core;
     this.#localAddr = localAddr;
-    this.#slots = new SendSlots(sendQueueLimit ?? DEFAULT_SEND_QUEUE_LIMIT);
+    this.#sends = new SendQueue(sendQueueLimit ?? DEFAULT_SEND_QUEUE_LIMIT, (job, done) => {
+      this.#core.send(job.bufs, job.dst, done);
+    });
     try {
       this.#release = sw.onRelease(() => this.close());
     } catch (e) {
@@ -407,7 +409,7 @@ export class NodeDatagramSocket implements DatagramSocket {
 
   /** How many sends are in flight (handed to the socket, not yet done). */
   get sendsInFlight(): number {
-    return this.#slots.inFlight;
+    return this.#sends.inFlight;
   }
 
   /**
@@ -427,36 +429,33 @@ export class NodeDatagramSocket implements DatagramSocket {
    * await sock.send([enc.encode("12"), enc.encode("34")], { dst: "udp:127.0.0.1:5353" });
    * ```
    */
-  async send(bufs: readonly Uint8Array[], opts: SendOptions = {}): Promise<void> {
-    if (!Array.isArray(bufs) || !bufs.every((b) => b instanceof Uint8Array)) {
-      throw new TypeError("bufs must be an array of Uint8Array");
-    }
-    const dst = opts.dst === undefined ? undefined : Sockaddr.datagram(opts.dst);
-    if (this.#state !== "open") throw closedError("send");
-    if (!this.#slots.tryAcquire()) {
-      await this.#slots.acquire(opts.signal);
-      if (this.#state !== "open") {
-        this.#slots.release();
-        throw closedError("send");
-      }
-    }
-    const slots = this.#slots;
+  send(bufs: readonly Uint8Array[], opts: SendOptions = {}): Promise<void> {
+    let dst: DatagramAddr | undefined;
     try {
-      await suspend<void>((resolve, reject) => {
-        this.#core.send(bufs, dst, (err) => {
-          slots.release();
-          if (err === null || err === undefined) resolve();
-          else reject(err);
-        });
-        return undefined;
-      }, opts.signal);
-    } catch (e) {
-      if (e instanceof TypeError || e instanceof RangeError) {
-        slots.release(); // thrown by core.send before the datagram was taken
-        throw e;
+      if (!Array.isArray(bufs) || !bufs.every((b) => b instanceof Uint8Array)) {
+        throw new TypeError(`bufs must be an array of Uint8Array, got ${show(bufs)}`);
       }
-      throw addSendContext(e, dst);
+      dst = opts.dst === undefined ? undefined : Sockaddr.datagram(opts.dst);
+      if (this.#state !== "open") throw closedError("send");
+    } catch (e) {
+      return Promise.reject(e);
     }
+    const to = dst;
+    // One suspension per send, waiting or not: a send that waits for its turn costs a record
+    // in the queue and nothing more.
+    return suspend<void>((resolve, reject) => {
+      const job = {
+        bufs,
+        dst: to,
+        resolve,
+        reject: (e: unknown) => reject(addSendContext(e, to)),
+        started: false,
+      };
+      this.#sends.push(job);
+      return () => {
+        this.#sends.withdraw(job); // a send in flight cannot be taken back
+      };
+    }, opts.signal);
   }
 
   /**
@@ -477,7 +476,9 @@ export class NodeDatagramSocket implements DatagramSocket {
    * ```
    */
   async recv(buf: Uint8Array, opts: BlockingOptions = {}): Promise<RecvResult> {
-    if (!(buf instanceof Uint8Array)) throw new TypeError("buf must be a Uint8Array");
+    if (!(buf instanceof Uint8Array)) {
+      throw new TypeError(`buf must be a Uint8Array, got ${show(buf)}`);
+    }
     if (this.#state !== "open") throw closedError("recv");
     return suspend<RecvResult>((resolve, reject) => {
       return this.#core.recv(buf, (err, n, src, truncated) => {
@@ -501,6 +502,7 @@ export class NodeDatagramSocket implements DatagramSocket {
     if (this.#closing === undefined) {
       this.#state = "closing";
       this.#release?.remove();
+      this.#sends.failWaiting(() => closedError("send"));
       this.#closing = this.#core.close().finally(() => {
         this.#state = "closed";
       });
@@ -520,6 +522,7 @@ export class NodeDatagramSocket implements DatagramSocket {
 }
 
 function addSendContext(e: unknown, dst: DatagramAddr | undefined): unknown {
+  if (e instanceof TypeError || e instanceof RangeError) return e; // a bad argument
   if (e instanceof IoError) {
     if (e.err.kind !== "Closed" && dst !== undefined) {
       e.addContext(`sending to ${Sockaddr.format(dst)}`);
