@@ -113,6 +113,17 @@ describe("getaddrinfo()", () => {
       "service must be a port number in 0..65535, got 65536",
     );
     await expect(getaddrinfo("", "80")).rejects.toThrow(TypeError);
+    let lookups = 0;
+    const r = makeResolver({
+      lookup: async () => {
+        lookups++;
+        return [];
+      },
+    });
+    await expect(r.getaddrinfo("999.1.1.1", "80")).rejects.toThrow(
+      new RangeError('host is not a valid IPv4 address, got "999.1.1.1"'),
+    );
+    expect(lookups).toBe(0);
   });
 
   test("a failed lookup (ENOTFOUND) is IoError NotFound carrying the resolver's error", async () => {
