@@ -34,6 +34,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <node_api.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -664,6 +665,110 @@ static napi_value js_set_reuse_port(napi_env env, napi_callback_info info) {
 #endif
 }
 
+/* An int argument in lo..hi. */
+static bool arg_int_in(napi_env env, napi_value v, const char *what, int lo, int hi, int *out) {
+  napi_valuetype t;
+  double d;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s must be a number", what);
+    throw_type(env, "ERR_INVALID_ARG_TYPE", msg);
+    return false;
+  }
+  napi_get_value_double(env, v, &d);
+  if (!(d >= lo && d <= hi) || d != (double)(int)d) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s must be an integer in %d..%d", what, lo, hi);
+    throw_type(env, "ERR_INVALID_ARG_VALUE", msg);
+    return false;
+  }
+  *out = (int)d;
+  return true;
+}
+
+static int set_int_opt(int fd, int level, int opt, int v) {
+  return setsockopt(fd, level, opt, &v, sizeof v);
+}
+
+/*
+ * setKeepAlive(fd, on, idleS, intervalS, count): SO_KEEPALIVE, and (when > 0) the idle time
+ * before the first probe, the time between probes (seconds) and the probe count.
+ */
+static napi_value js_set_keepalive(napi_env env, napi_callback_info info) {
+  GET_ARGS(5);
+  int fd, idle, intvl, cnt;
+  bool on;
+  if (!arg_fd(env, argv[0], &fd)) return NULL;
+  if (!arg_bool(env, argv[1], "on", &on)) return NULL;
+  if (!arg_int_in(env, argv[2], "idleS", 0, 32767, &idle)) return NULL;
+  if (!arg_int_in(env, argv[3], "intervalS", 0, 32767, &intvl)) return NULL;
+  if (!arg_int_in(env, argv[4], "count", 0, 127, &cnt)) return NULL;
+  if (set_int_opt(fd, SOL_SOCKET, SO_KEEPALIVE, on ? 1 : 0) < 0) {
+    return throw_syserr(env, errno, "setsockopt");
+  }
+  if (!on) return undefined(env);
+#if defined(TCP_KEEPIDLE)
+  if (idle > 0 && set_int_opt(fd, IPPROTO_TCP, TCP_KEEPIDLE, idle) < 0) {
+    return throw_syserr(env, errno, "setsockopt");
+  }
+#elif defined(TCP_KEEPALIVE)
+  if (idle > 0 && set_int_opt(fd, IPPROTO_TCP, TCP_KEEPALIVE, idle) < 0) {
+    return throw_syserr(env, errno, "setsockopt");
+  }
+#endif
+#if defined(TCP_KEEPINTVL)
+  if (intvl > 0 && set_int_opt(fd, IPPROTO_TCP, TCP_KEEPINTVL, intvl) < 0) {
+    return throw_syserr(env, errno, "setsockopt");
+  }
+#endif
+#if defined(TCP_KEEPCNT)
+  if (cnt > 0 && set_int_opt(fd, IPPROTO_TCP, TCP_KEEPCNT, cnt) < 0) {
+    return throw_syserr(env, errno, "setsockopt");
+  }
+#endif
+  return undefined(env);
+}
+
+static bool get_int_opt(int fd, int level, int opt, int *out) {
+  socklen_t len = sizeof *out;
+  return getsockopt(fd, level, opt, out, &len) == 0;
+}
+
+static bool set_int_prop(napi_env env, napi_value obj, const char *name, int v) {
+  napi_value n;
+  return napi_create_int32(env, v, &n) == napi_ok && napi_set_named_property(env, obj, name, n) == napi_ok;
+}
+
+/* getKeepAlive(fd): { on, idleS, intervalS, count } as the kernel has them (-1: unknown). */
+static napi_value js_get_keepalive(napi_env env, napi_callback_info info) {
+  GET_ARGS(1);
+  int fd;
+  if (!arg_fd(env, argv[0], &fd)) return NULL;
+  int on = 0, idle = -1, intvl = -1, cnt = -1;
+  if (!get_int_opt(fd, SOL_SOCKET, SO_KEEPALIVE, &on)) return throw_syserr(env, errno, "getsockopt");
+#if defined(TCP_KEEPIDLE)
+  if (!get_int_opt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle)) idle = -1;
+#elif defined(TCP_KEEPALIVE)
+  if (!get_int_opt(fd, IPPROTO_TCP, TCP_KEEPALIVE, &idle)) idle = -1;
+#endif
+#if defined(TCP_KEEPINTVL)
+  if (!get_int_opt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl)) intvl = -1;
+#endif
+#if defined(TCP_KEEPCNT)
+  if (!get_int_opt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt)) cnt = -1;
+#endif
+  napi_value obj, b;
+  if (napi_create_object(env, &obj) != napi_ok) return NULL;
+  if (napi_get_boolean(env, on != 0, &b) != napi_ok || napi_set_named_property(env, obj, "on", b) != napi_ok) {
+    return NULL;
+  }
+  if (!set_int_prop(env, obj, "idleS", idle) || !set_int_prop(env, obj, "intervalS", intvl) ||
+      !set_int_prop(env, obj, "count", cnt)) {
+    return NULL;
+  }
+  return obj;
+}
+
 /* close(fd); EINTR counts as closed (Linux always releases the fd). */
 static napi_value js_close(napi_env env, napi_callback_info info) {
   GET_ARGS(1);
@@ -899,12 +1004,13 @@ static void complete_send(dgram *d, send_req *r, int err, napi_value *exc) {
 }
 
 /* Finishes the recv request (already unlinked): err, or n bytes from src. */
-static void complete_recv(dgram *d, recv_req *r, int err, size_t n,
+static void complete_recv(dgram *d, recv_req *r, int err, size_t n, bool truncated,
                           const struct sockaddr_storage *ss, socklen_t sslen, napi_value *exc) {
   napi_env env = d->env;
   napi_handle_scope scope;
   bool have_scope = napi_open_handle_scope(env, &scope) == napi_ok;
-  napi_value argv[3];
+  napi_value argv[4];
+  napi_get_boolean(env, err == 0 && truncated, &argv[3]);
   if (err != 0) {
     argv[0] = syserr_value(env, err, "recvmsg");
     napi_create_int32(env, 0, &argv[1]);
@@ -915,7 +1021,7 @@ static void complete_recv(dgram *d, recv_req *r, int err, size_t n,
     argv[2] = addr_to_js(env, ss, sslen, d->domain == AF_UNIX);
     if (argv[2] == NULL) napi_get_null(env, &argv[2]);
   }
-  invoke(d, r->cb, 3, argv, exc);
+  invoke(d, r->cb, 4, argv, exc);
   free_recv_req(env, r);
   release(d);
   if (have_scope) napi_close_handle_scope(env, scope);
@@ -975,7 +1081,7 @@ static void try_recv(dgram *d, napi_value *exc) {
   if (would_block(err)) return;
   d->recv = NULL;
   /* With flags 0, n is what fit in the buffer; MSG_TRUNC in msg_flags says the rest was dropped. */
-  complete_recv(d, r, err, n < 0 ? 0 : (size_t)n, &ss,
+  complete_recv(d, r, err, n < 0 ? 0 : (size_t)n, (m.msg_flags & MSG_TRUNC) != 0, &ss,
                 m.msg_namelen > sizeof ss ? (socklen_t)sizeof ss : m.msg_namelen, exc);
 }
 
@@ -1000,7 +1106,7 @@ static void fail_all(dgram *d, int err, napi_value *exc) {
   send_req *sq = d->sq_head;
   d->recv = NULL;
   d->sq_head = d->sq_tail = NULL;
-  if (rr != NULL) complete_recv(d, rr, err, 0, NULL, 0, exc);
+  if (rr != NULL) complete_recv(d, rr, err, 0, false, NULL, 0, exc);
   while (sq != NULL) {
     send_req *next = sq->next;
     complete_send(d, sq, err, exc);
@@ -1237,7 +1343,7 @@ static napi_value dgram_cancel_recv(napi_env env, napi_callback_info info) {
   d->recv = NULL;
   update_poll(d);
   napi_value exc = NULL;
-  complete_recv(d, r, ECANCELED, 0, NULL, 0, &exc);
+  complete_recv(d, r, ECANCELED, 0, false, NULL, 0, &exc);
   if (exc != NULL) napi_throw(env, exc);
   return NULL;
 }
@@ -1258,7 +1364,7 @@ static napi_value dgram_close(napi_env env, napi_callback_info info) {
   if (d->close_fd && d->fd >= 0) close(d->fd);
   d->fd = -1;
   napi_value exc = NULL;
-  if (rr != NULL) complete_recv(d, rr, ECANCELED, 0, NULL, 0, &exc);
+  if (rr != NULL) complete_recv(d, rr, ECANCELED, 0, false, NULL, 0, &exc);
   while (sq != NULL) {
     send_req *next = sq->next;
     complete_send(d, sq, ECANCELED, &exc);
@@ -1298,6 +1404,8 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"getpeername", NULL, js_getpeername, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setReuseAddr", NULL, js_set_reuse_addr, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setReusePort", NULL, js_set_reuse_port, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setKeepAlive", NULL, js_set_keepalive, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"getKeepAlive", NULL, js_get_keepalive, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"dup", NULL, js_dup, NULL, NULL, NULL, napi_enumerable, NULL},
       {"fdType", NULL, js_fd_type, NULL, NULL, NULL, napi_enumerable, NULL},

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, lstatSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
@@ -6,6 +6,7 @@ import { Cancel, Cancelled, Fiber, IoError, isIoError, Switch } from "../core/in
 import { Ipaddr } from "../net/ipaddr.ts";
 import { Sockaddr } from "../net/sockaddr.ts";
 import { openDatagramSocket, UDP_QUEUE_LIMIT } from "./datagram-socket.ts";
+import { native } from "./native.ts";
 import { unixFd } from "./unix-fd.ts";
 
 const enc = new TextEncoder();
@@ -264,18 +265,30 @@ describe("openDatagramSocket() on Unix paths", () => {
     expect(existsSync(pb)).toBe(false);
   });
 
-  test("reuseAddr removes a stale socket file; without it binding fails with AddressInUse", async () => {
+  test("reuseAddr removes a stale socket file, never a live one", async () => {
     const p = join(dir, "stale.sock");
     await Switch.run(async (sw) => {
       const a = await openDatagramSocket(Sockaddr.unix(p), { sw });
       const e = await openDatagramSocket(Sockaddr.unix(p), { sw }).catch((x: unknown) => x);
       expect(isIoError(e, "AddressInUse")).toBe(true);
+      const live = await openDatagramSocket(Sockaddr.unix(p), { sw, reuseAddr: true }).catch(
+        (x: unknown) => x,
+      );
+      expect(isIoError(live, "AddressInUse")).toBe(true);
+      await a.close();
+      // a crashed server leaves its socket file behind: bound, then closed without unlinking
+      const fd = native.socket("unix", "dgram");
+      native.bind(fd, { family: "unix", path: p });
+      native.close(fd);
+      expect(lstatSync(p).isSocket()).toBe(true);
       const b = await openDatagramSocket(Sockaddr.unix(p), { sw, reuseAddr: true });
-      await a.send([bytes("to b")], { dst: b.localAddr });
+      const c = await openDatagramSocket(Sockaddr.unix(join(dir, "c.sock")), { sw });
+      await c.send([bytes("to b")], { dst: b.localAddr });
       const buf = new Uint8Array(8);
       const [, n] = await b.recv(buf);
       expect(text(buf, n)).toBe("to b");
     });
+    expect(existsSync(p)).toBe(false);
   });
 
   test.runIf(process.platform === "linux")("binds an abstract name", async () => {

@@ -4,7 +4,7 @@
  * @module
  */
 import { createSocket, type Socket as DgramSocket } from "node:dgram";
-import { lstat, unlink } from "node:fs/promises";
+import { checkCount, show } from "../core/checks.ts";
 import {
   type BlockingOptions,
   IoError,
@@ -14,11 +14,14 @@ import {
 } from "../core/index.ts";
 import type { UnboundDatagram } from "../net/net-base.ts";
 import { type DatagramAddr, Sockaddr, type UdpAddr } from "../net/sockaddr.ts";
-import type { DatagramOptions, DatagramSocket, SendOptions } from "../net/types.ts";
+import type { DatagramOptions, DatagramSocket, RecvResult, SendOptions } from "../net/types.ts";
 import { closedError, toIoError } from "./errors.ts";
-import type { DgramHandle, Native } from "./native.ts";
+import { kernelDrops } from "./kernel-drops.ts";
+import type { DgramHandle } from "./native.ts";
 import { fromNativeDatagram, parseNumericIp, toNativeAddr } from "./native-addr.ts";
+import { DEFAULT_SEND_QUEUE_LIMIT, SendQueue } from "./send-queue.ts";
 import { dgramHandle, handleFd, unixFd } from "./unix-fd.ts";
+import { bindUnix, loadNative, removeSocketFile } from "./unix-path.ts";
 
 /**
  * How many received datagrams a UDP socket holds for `recv` before it stops reading from the
@@ -31,7 +34,7 @@ import { dgramHandle, handleFd, unixFd } from "./unix-fd.ts";
 export const UDP_QUEUE_LIMIT = 64;
 
 type SendCallback = (err: unknown) => void;
-type RecvCallback = (err: unknown, n: number, src: DatagramAddr) => void;
+type RecvCallback = (err: unknown, n: number, src: DatagramAddr, truncated: boolean) => void;
 
 /** What a datagram socket is built on: `node:dgram` or the addon's handle. */
 interface DatagramCore {
@@ -43,6 +46,7 @@ interface DatagramCore {
   fd(): number | undefined;
   /** Closes; pending operations fail with `closedError()`. */
   close(): Promise<void>;
+  /** Datagrams weir itself dropped (the kernel's own drops are read apart). */
   readonly dropped: number;
 }
 
@@ -94,7 +98,7 @@ class UdpCore implements DatagramCore {
     const from = Sockaddr.udp(parseNumericIp(address), port);
     const w = this.#waiters.shift();
     if (w !== undefined) {
-      w.cb(null, copyInto(w.buf, msg), from);
+      w.cb(null, copyInto(w.buf, msg), from, msg.length > w.buf.length);
       return;
     }
     if (this.#queue.length >= UDP_QUEUE_LIMIT) {
@@ -108,7 +112,7 @@ class UdpCore implements DatagramCore {
 
   #onError(e: unknown): void {
     const w = this.#waiters.shift();
-    if (w !== undefined) w.cb(e, 0, ANY_UDP);
+    if (w !== undefined) w.cb(e, 0, ANY_UDP, false);
     else this.#error ??= e;
   }
 
@@ -125,13 +129,13 @@ class UdpCore implements DatagramCore {
     const head = this.#queue.shift();
     if (head !== undefined) {
       if (this.#queue.length < UDP_QUEUE_LIMIT) this.#setPaused(false);
-      cb(null, copyInto(buf, head.data), head.from);
+      cb(null, copyInto(buf, head.data), head.from, head.data.length > buf.length);
       return () => {};
     }
     if (this.#error !== undefined) {
       const e = this.#error;
       this.#error = undefined;
-      cb(e, 0, ANY_UDP);
+      cb(e, 0, ANY_UDP, false);
       return () => {};
     }
     const w: UdpWaiter = { buf, cb };
@@ -178,7 +182,7 @@ class UdpCore implements DatagramCore {
 
   close(): Promise<void> {
     this.#closed = true;
-    for (const w of this.#waiters.splice(0)) w.cb(closedError("recv"), 0, ANY_UDP);
+    for (const w of this.#waiters.splice(0)) w.cb(closedError("recv"), 0, ANY_UDP, false);
     for (const cb of [...this.#sends]) {
       this.#sends.delete(cb);
       cb(closedError("send"));
@@ -223,17 +227,17 @@ class FdCore implements DatagramCore {
     if (w === undefined || w.submitted || this.#closed) return;
     w.submitted = true;
     try {
-      this.#h.recv(w.buf, (err, n, src) => {
+      this.#h.recv(w.buf, (err, n, src, truncated) => {
         if (this.#waiters[0] === w) this.#waiters.shift();
         if (err !== null && err.code === "ECANCELED") {
-          if (this.#closed) w.cb(closedError("recv"), 0, fromNativeDatagram(null));
+          if (this.#closed) w.cb(closedError("recv"), 0, fromNativeDatagram(null), false);
           // else: abandoned by its caller, who has already been answered
-        } else w.cb(err, n, fromNativeDatagram(src));
+        } else w.cb(err, n, fromNativeDatagram(src), truncated === true);
         this.#submitHead();
       });
     } catch (e) {
       if (this.#waiters[0] === w) this.#waiters.shift();
-      w.cb(e, 0, fromNativeDatagram(null));
+      w.cb(e, 0, fromNativeDatagram(null), false);
       this.#submitHead();
     }
   }
@@ -291,6 +295,8 @@ export interface FromHandleOptions {
   readonly connected: boolean;
   /** Extra clean-up after the handle is closed (removing a socket file). */
   readonly onClose?: (() => Promise<void>) | undefined;
+  /** Sends in flight before further sends wait. Default {@link DEFAULT_SEND_QUEUE_LIMIT}. */
+  readonly sendQueueLimit?: number | undefined;
 }
 
 /**
@@ -315,13 +321,23 @@ export interface FromHandleOptions {
 export class NodeDatagramSocket implements DatagramSocket {
   readonly #core: DatagramCore;
   readonly #localAddr: DatagramAddr;
+  readonly #sends: SendQueue<DatagramAddr | undefined>;
   #state: "open" | "closing" | "closed" = "open";
   #closing: Promise<void> | undefined = undefined;
   #release: ReleaseHandle | undefined = undefined;
+  #truncated = 0;
 
-  private constructor(core: DatagramCore, localAddr: DatagramAddr, sw: Switch) {
+  private constructor(
+    core: DatagramCore,
+    localAddr: DatagramAddr,
+    sw: Switch,
+    sendQueueLimit: number | undefined,
+  ) {
     this.#core = core;
     this.#localAddr = localAddr;
+    this.#sends = new SendQueue(sendQueueLimit ?? DEFAULT_SEND_QUEUE_LIMIT, (job, done) => {
+      this.#core.send(job.bufs, job.dst, done);
+    });
     try {
       this.#release = sw.onRelease(() => this.close());
     } catch (e) {
@@ -340,11 +356,14 @@ export class NodeDatagramSocket implements DatagramSocket {
    * s.bind(0, "127.0.0.1", () => NodeDatagramSocket.fromDgram(s, { sw }));
    * ```
    */
-  static fromDgram(sock: DgramSocket, opts: { readonly sw: Switch }): NodeDatagramSocket {
+  static fromDgram(
+    sock: DgramSocket,
+    opts: { readonly sw: Switch; readonly sendQueueLimit?: number | undefined },
+  ): NodeDatagramSocket {
     const a = sock.address();
     const host = parseNumericIp(a.address);
     const core = new UdpCore(sock, a.family === "IPv6" ? 6 : 4);
-    return new NodeDatagramSocket(core, Sockaddr.udp(host, a.port), opts.sw);
+    return new NodeDatagramSocket(core, Sockaddr.udp(host, a.port), opts.sw, opts.sendQueueLimit);
   }
 
   /**
@@ -362,6 +381,7 @@ export class NodeDatagramSocket implements DatagramSocket {
       new FdCore(h, opts.connected, opts.onClose),
       opts.localAddr,
       opts.sw,
+      opts.sendQueueLimit,
     );
   }
 
@@ -371,66 +391,101 @@ export class NodeDatagramSocket implements DatagramSocket {
   }
 
   /**
-   * How many received UDP datagrams were dropped because the queue was full and the socket
-   * could not be paused (always 0 where Node lets it pause, and for handle-based sockets).
+   * How many datagrams sent to this socket were dropped before `recv` could see them: those
+   * the kernel dropped because the socket's receive buffer was full (read from Linux's
+   * `/proc/net/udp` and `udp6` on each call: counted for UDP sockets on Linux only), plus those
+   * weir dropped itself (only where this Node cannot pause a full UDP socket). Datagrams lost on
+   * the way (the network, the sender's own buffer) are not seen by anyone here. Unix datagram
+   * sockets do not drop: their senders wait instead.
    */
   get droppedDatagrams(): number {
-    return this.#core.dropped;
+    return this.#core.dropped + (kernelDrops(this.#core.fd()) ?? 0);
+  }
+
+  /** How many received datagrams were cut to fit the buffer (`recv` said `truncated`). */
+  get truncatedDatagrams(): number {
+    return this.#truncated;
+  }
+
+  /** How many sends are in flight (handed to the socket, not yet done). */
+  get sendsInFlight(): number {
+    return this.#sends.inFlight;
   }
 
   /**
    * Sends one datagram made of all of `bufs` (an empty list or empty buffers make an empty
    * datagram) to `opts.dst`, which a connected socket may omit. Resolves when the datagram
-   * has been handed to the kernel. Cancelling the wait does not withdraw the datagram: it may
-   * still go out, so do not change the buffers meanwhile.
+   * has been handed to the kernel. At most `sendQueueLimit` sends (default
+   * {@link DEFAULT_SEND_QUEUE_LIMIT}) are in flight at once: further ones wait their turn, so
+   * that sends nobody awaits cannot grow memory without bound. Cancelling a send that waits
+   * for its turn withdraws it; cancelling one in flight does not: it may still go out, so do
+   * not change the buffers meanwhile.
    * @throws IoError (`Closed` once closed; others from the system, with the context
-   *   `sending to ADDR`); TypeError for a missing or wrong-kind `dst` or bad `bufs`;
-   *   RangeError for UDP port 0; Cancelled.
+   *   `sending to ADDR`; `MessageTooLarge` for a datagram over the size limit);
+   *   TypeError for a missing or wrong-kind `dst` or bad `bufs`; RangeError for UDP port 0;
+   *   Cancelled.
    * @example
    * ```ts
    * await sock.send([enc.encode("12"), enc.encode("34")], { dst: "udp:127.0.0.1:5353" });
    * ```
    */
-  async send(bufs: readonly Uint8Array[], opts: SendOptions = {}): Promise<void> {
-    if (!Array.isArray(bufs) || !bufs.every((b) => b instanceof Uint8Array)) {
-      throw new TypeError("bufs must be an array of Uint8Array");
-    }
-    const dst = opts.dst === undefined ? undefined : Sockaddr.datagram(opts.dst);
-    if (this.#state !== "open") throw closedError("send");
+  send(bufs: readonly Uint8Array[], opts: SendOptions = {}): Promise<void> {
+    let dst: DatagramAddr | undefined;
     try {
-      await suspend<void>((resolve, reject) => {
-        this.#core.send(bufs, dst, (err) => {
-          if (err === null || err === undefined) resolve();
-          else reject(err);
-        });
-        return undefined;
-      }, opts.signal);
+      if (!Array.isArray(bufs) || !bufs.every((b) => b instanceof Uint8Array)) {
+        throw new TypeError(`bufs must be an array of Uint8Array, got ${show(bufs)}`);
+      }
+      dst = opts.dst === undefined ? undefined : Sockaddr.datagram(opts.dst);
+      if (this.#state !== "open") throw closedError("send");
     } catch (e) {
-      if (e instanceof TypeError || e instanceof RangeError) throw e;
-      throw addSendContext(e, dst);
+      return Promise.reject(e);
     }
+    const to = dst;
+    // One suspension per send, waiting or not: a send that waits for its turn costs a record
+    // in the queue and nothing more.
+    return suspend<void>((resolve, reject) => {
+      const job = {
+        bufs,
+        dst: to,
+        resolve,
+        reject: (e: unknown) => reject(addSendContext(e, to)),
+        started: false,
+      };
+      this.#sends.push(job);
+      return () => {
+        this.#sends.withdraw(job); // a send in flight cannot be taken back
+      };
+    }, opts.signal);
   }
 
   /**
-   * Waits for one datagram and copies it into `buf` (bytes beyond `buf.length` are
-   * discarded); returns the sender's address (`unix:` with an empty path for an unnamed Unix
-   * socket) and the byte count (0 for an empty datagram). Concurrent calls are served in order.
+   * Waits for one datagram and copies it into `buf`; returns the sender's address (`unix:`
+   * with an empty path for an unnamed Unix socket) and the byte count (0 for an empty
+   * datagram), with `truncated: true` when the datagram was longer than `buf` (its end is
+   * discarded; the count is then `buf.length`, and {@link truncatedDatagrams} counts it).
+   * Concurrent calls are served in order.
    * @throws IoError (`Closed` if the socket is or gets closed); Cancelled (no datagram is
    *   lost: one that arrives later waits for the next `recv`); TypeError if `buf` is not a
    *   Uint8Array.
    * @example
    * ```ts
    * const buf = new Uint8Array(2048);
-   * const [from, n] = await sock.recv(buf);
+   * const r = await sock.recv(buf);
+   * const [from, n] = r;
+   * if (r.truncated) traceln("a datagram from %s did not fit", Sockaddr.format(from));
    * ```
    */
-  async recv(buf: Uint8Array, opts: BlockingOptions = {}): Promise<[DatagramAddr, number]> {
-    if (!(buf instanceof Uint8Array)) throw new TypeError("buf must be a Uint8Array");
+  async recv(buf: Uint8Array, opts: BlockingOptions = {}): Promise<RecvResult> {
+    if (!(buf instanceof Uint8Array)) {
+      throw new TypeError(`buf must be a Uint8Array, got ${show(buf)}`);
+    }
     if (this.#state !== "open") throw closedError("recv");
-    return suspend<[DatagramAddr, number]>((resolve, reject) => {
-      return this.#core.recv(buf, (err, n, src) => {
-        if (err === null || err === undefined) resolve([src, n]);
-        else reject(err instanceof IoError ? err : toIoError(err));
+    return suspend<RecvResult>((resolve, reject) => {
+      return this.#core.recv(buf, (err, n, src, truncated) => {
+        if (err === null || err === undefined) {
+          if (truncated) this.#truncated++;
+          resolve(Object.assign([src, n] as [DatagramAddr, number], { truncated }));
+        } else reject(err instanceof IoError ? err : toIoError(err));
       });
     }, opts.signal);
   }
@@ -447,6 +502,7 @@ export class NodeDatagramSocket implements DatagramSocket {
     if (this.#closing === undefined) {
       this.#state = "closing";
       this.#release?.remove();
+      this.#sends.failWaiting(() => closedError("send"));
       this.#closing = this.#core.close().finally(() => {
         this.#state = "closed";
       });
@@ -466,6 +522,7 @@ export class NodeDatagramSocket implements DatagramSocket {
 }
 
 function addSendContext(e: unknown, dst: DatagramAddr | undefined): unknown {
+  if (e instanceof TypeError || e instanceof RangeError) return e; // a bad argument
   if (e instanceof IoError) {
     if (e.err.kind !== "Closed" && dst !== undefined) {
       e.addContext(`sending to ${Sockaddr.format(dst)}`);
@@ -478,14 +535,6 @@ function addSendContext(e: unknown, dst: DatagramAddr | undefined): unknown {
     return io;
   }
   return e;
-}
-
-let nativeModule: Promise<Native> | undefined;
-
-/** The addon, loaded on first use (UDP sockets do not need it). */
-function loadNative(): Promise<Native> {
-  nativeModule ??= import("./native.ts").then((m) => m.loadNative());
-  return nativeModule;
 }
 
 /** Binds a `node:dgram` socket, rejecting with the bind error (the socket is then closed). */
@@ -523,6 +572,7 @@ async function openUdp(
   addr: UdpAddr | UnboundDatagram,
   opts: DatagramOptions,
 ): Promise<NodeDatagramSocket> {
+  if (opts.sendQueueLimit !== undefined) checkCount("sendQueueLimit", opts.sendQueueLimit);
   const family = addr === "udpv4" ? 4 : addr === "udpv6" ? 6 : addr.host.family;
   const sock = createSocket({
     type: family === 4 ? "udp4" : "udp6",
@@ -544,45 +594,32 @@ async function openUdp(
   }
 }
 
-async function removeStaleSocket(path: string): Promise<void> {
-  try {
-    if ((await lstat(path)).isSocket()) await unlink(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw toIoError(e);
-  }
-}
-
 async function openUnixDatagram(path: string, opts: DatagramOptions): Promise<NodeDatagramSocket> {
+  if (opts.sendQueueLimit !== undefined) checkCount("sendQueueLimit", opts.sendQueueLimit);
   const native = await loadNative();
-  const abstract = path.startsWith("\0");
-  if (opts.reuseAddr === true && !abstract) await removeStaleSocket(path);
-  let fd: number;
-  try {
-    fd = native.socket("unix", "dgram");
-  } catch (e) {
-    throw toIoError(e);
-  }
+  const { fd, id } = bindUnix(native, path, "dgram", { reuseAddr: opts.reuseAddr });
   let h: DgramHandle;
   try {
-    if (opts.reuseAddr === true) native.setReuseAddr(fd, true);
     if (opts.reusePort === true) native.setReusePort(fd, true);
-    native.bind(fd, { family: "unix", path });
     h = new native.DgramHandle(fd, { closeFd: true });
   } catch (e) {
     native.close(fd);
+    if (id !== undefined) removeSocketFile(id);
     throw e instanceof TypeError ? e : toIoError(e);
   }
-  const onClose = abstract
-    ? undefined
-    : async (): Promise<void> => {
-        await unlink(path).catch(() => {});
-      };
+  const onClose =
+    id === undefined
+      ? undefined
+      : async (): Promise<void> => {
+          removeSocketFile(id);
+        };
   try {
     return NodeDatagramSocket.fromHandle(h, {
       sw: opts.sw,
       localAddr: Sockaddr.unix(path),
       connected: false,
       onClose,
+      sendQueueLimit: opts.sendQueueLimit,
     });
   } catch (e) {
     h.close();
@@ -596,8 +633,9 @@ async function openUnixDatagram(path: string, opts: DatagramOptions): Promise<No
  * bound to a UDP address (port 0: the OS picks one), a client UDP socket for `"udpv4"` /
  * `"udpv6"` (bound at once to the any address and an OS-chosen port), or a Unix datagram
  * socket bound to a path or an abstract name (`"\0name"`) through the native addon. With
- * `reuseAddr`, a stale socket file at a Unix path is removed first; a Unix socket file is
- * removed again when the socket closes.
+ * `reuseAddr`, a stale socket file at a Unix path (one a connect to is refused) is removed
+ * first, and a live one is `AddressInUse`; the socket file is removed again when the socket
+ * closes, if it is still this socket's.
  * @throws IoError (`AddressInUse`, `PermissionDenied`, `NotFound` for a missing directory,
  *   ...); TypeError for a stream address; Error if a Unix socket is asked for and the native
  *   addon is not built.

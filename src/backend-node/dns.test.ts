@@ -113,16 +113,28 @@ describe("getaddrinfo()", () => {
       "service must be a port number in 0..65535, got 65536",
     );
     await expect(getaddrinfo("", "80")).rejects.toThrow(TypeError);
+    let lookups = 0;
+    const r = makeResolver({
+      lookup: async () => {
+        lookups++;
+        return [];
+      },
+    });
+    await expect(r.getaddrinfo("999.1.1.1", "80")).rejects.toThrow(
+      new RangeError('host is not a valid IPv4 address, got "999.1.1.1"'),
+    );
+    expect(lookups).toBe(0);
   });
 
-  test("a failed lookup is an IoError carrying the resolver's error", async () => {
+  test("a failed lookup (ENOTFOUND) is IoError NotFound carrying the resolver's error", async () => {
     const r = makeResolver({
       lookup: async (host) => {
         throw enotfound(host);
       },
     });
     const e = await r.getaddrinfo("nowhere.test", "80").catch((x: unknown) => x);
-    expect(isIoError(e)).toBe(true);
+    expect(isIoError(e, "NotFound")).toBe(true);
+    expect((e as Error).message).toBe("Fs NotFound: getaddrinfo ENOTFOUND nowhere.test");
     expect((e as { err: { cause: { code: string } } }).err.cause.code).toBe("ENOTFOUND");
   });
 

@@ -116,6 +116,9 @@ function parseResolved(address: string): Ipaddr {
   return Ipaddr.parse(zone >= 0 ? address.slice(0, zone) : address);
 }
 
+/** Four dot-separated numbers: an IPv4 address, or a mistake (never a host name). */
+const DOTTED_QUAD = /^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$/;
+
 /** The IP address `host` spells, if it is an IP literal (then no lookup is needed). */
 function ipLiteral(host: string): Ipaddr | undefined {
   // Ipaddr.parse throws for anything else; only try strings that could be addresses
@@ -192,6 +195,10 @@ export function makeResolver(system: Partial<ResolverSystem> = {}): Resolver {
   ): Promise<Array<TcpAddr | UdpAddr>> => {
     if (typeof host !== "string") throw new TypeError(`host must be a string, got ${typeof host}`);
     if (host === "") throw new TypeError('host must not be empty, got ""');
+    if (DOTTED_QUAD.test(host) && ipLiteral(host) === undefined) {
+      // not a name: looking it up would ask DNS about "999.1.1.1"
+      throw new RangeError(`host is not a valid IPv4 address, got ${JSON.stringify(host)}`);
+    }
     if (typeof service !== "string") {
       throw new TypeError(`service must be a string, got ${typeof service}`);
     }
@@ -265,7 +272,8 @@ const defaultResolver = makeResolver();
  * not looked up. The lookup itself cannot be aborted: a cancelled caller returns at once
  * with `Cancelled` and the answer, when it comes, is dropped.
  * @throws IoError `NotFound` for an unknown host (`ENOTFOUND`) or service; other resolver
- *   failures (`EAI_AGAIN`, ...) as `toIoError` maps them; RangeError for a port above 65535;
+ *   failures (`EAI_AGAIN`, ...) as `toIoError` maps them; RangeError for a port above 65535
+ *   or a dotted quad that is not an IPv4 address (`999.1.1.1`: it is not looked up);
  *   TypeError for a non-string or empty `host`; Cancelled.
  * @example
  * ```ts

@@ -25,22 +25,91 @@ function errorSyscall(e: unknown): string | undefined {
   return typeof syscall === "string" ? syscall : undefined;
 }
 
+/** One row of {@link ERRNO_TABLE}: the codes that make one kind. */
+export interface ErrnoRow {
+  /** The kind as docs/errors.md names it (`"ConnectionFailure Refused"`). */
+  readonly label: string;
+  /** The Node error codes of this row. */
+  readonly codes: readonly string[];
+  /** The `err` for a cause with one of these codes. */
+  readonly err: (cause: unknown) => IoErr;
+}
+
 /**
- * Classifies a backend error (Eio's `Unix_error` table, `lib_eio/unix/err.ml`):
- *
- * | code | kind |
- * | --- | --- |
- * | `ECONNREFUSED` | `ConnectionFailure` `Refused` |
- * | `ETIMEDOUT` | `ConnectionFailure` `Timeout` |
- * | `ECONNRESET`, `EPIPE`, `ECONNABORTED`, `ENOTCONN` on a write | `ConnectionReset` |
- * | `ENOENT` | `NotFound` |
- * | `EACCES`, `EPERM`, `EXDEV` | `PermissionDenied` |
- * | `EADDRINUSE` | `AddressInUse` |
- * | `EEXIST` | `AlreadyExists` |
- * | `ERR_STREAM_DESTROYED`, `ERR_SOCKET_CLOSED`, `ERR_STREAM_WRITE_AFTER_END`, `EBADF` | `Closed` |
- * | anything else | `Unknown` |
- *
- * The original error is kept as `cause` in every case.
+ * The one table from Node's error codes (errno names, `getaddrinfo`'s `ENOTFOUND`, and the
+ * stream errors of `node:net`/`node:dgram`) to weir's kinds (Eio's `Unix_error` table,
+ * `lib_eio/unix/err.ml`, where it has one). docs/errors.md lists the same rows (a test checks
+ * it). Codes not here are `Unknown`; `ENOTCONN` is `ConnectionReset` on a write only (see
+ * {@link classify}).
+ * @example
+ * ```ts
+ * ERRNO_TABLE.find((r) => r.codes.includes("EPIPE"))?.label; // "ConnectionReset"
+ * ```
+ */
+export const ERRNO_TABLE: readonly ErrnoRow[] = [
+  {
+    label: "ConnectionFailure Refused",
+    codes: ["ECONNREFUSED"],
+    err: (cause) => ({ kind: "ConnectionFailure", reason: "Refused", cause }),
+  },
+  {
+    label: "ConnectionFailure Timeout",
+    codes: ["ETIMEDOUT"],
+    err: (cause) => ({ kind: "ConnectionFailure", reason: "Timeout", cause }),
+  },
+  {
+    label: "ConnectionReset",
+    codes: ["ECONNRESET", "EPIPE", "ECONNABORTED"],
+    err: (cause) => ({ kind: "ConnectionReset", cause }),
+  },
+  {
+    label: "NotFound",
+    codes: ["ENOENT", "ENOTFOUND"],
+    err: (cause) => ({ kind: "NotFound", cause }),
+  },
+  {
+    label: "PermissionDenied",
+    codes: ["EACCES", "EPERM", "EXDEV"],
+    err: (cause) => ({ kind: "PermissionDenied", cause }),
+  },
+  {
+    label: "AddressInUse",
+    codes: ["EADDRINUSE"],
+    err: (cause) => ({ kind: "AddressInUse", cause }),
+  },
+  {
+    label: "AlreadyExists",
+    codes: ["EEXIST"],
+    err: (cause) => ({ kind: "AlreadyExists", cause }),
+  },
+  {
+    label: "MessageTooLarge",
+    codes: ["EMSGSIZE", "ERR_SOCKET_DGRAM_MSG_SIZE"],
+    err: (cause) => ({ kind: "MessageTooLarge", cause }),
+  },
+  {
+    label: "Closed",
+    codes: [
+      "EBADF",
+      "ERR_STREAM_DESTROYED",
+      "ERR_SOCKET_CLOSED",
+      "ERR_SOCKET_CLOSED_BEFORE_CONNECTION",
+      "ERR_STREAM_WRITE_AFTER_END",
+      "ERR_SERVER_NOT_RUNNING",
+      "ERR_SOCKET_DGRAM_NOT_RUNNING",
+    ],
+    err: (cause) => ({ kind: "Closed", cause }),
+  },
+];
+
+const BY_CODE: ReadonlyMap<string, ErrnoRow> = new Map(
+  ERRNO_TABLE.flatMap((row) => row.codes.map((code) => [code, row] as const)),
+);
+
+/**
+ * Classifies a backend error by {@link ERRNO_TABLE}; `ENOTCONN` is `ConnectionReset` on a
+ * write (the peer went away) and `Unknown` elsewhere; any other code is `Unknown`. The
+ * original error is kept as `cause` in every case.
  * @example
  * ```ts
  * classify(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" }));
@@ -48,40 +117,15 @@ function errorSyscall(e: unknown): string | undefined {
  * ```
  */
 export function classify(cause: unknown): IoErr {
-  switch (errorCode(cause)) {
-    case "ECONNREFUSED":
-      return { kind: "ConnectionFailure", reason: "Refused", cause };
-    case "ETIMEDOUT":
-      return { kind: "ConnectionFailure", reason: "Timeout", cause };
-    case "ECONNRESET":
-    case "EPIPE":
-    case "ECONNABORTED":
-      return { kind: "ConnectionReset", cause };
-    case "ENOTCONN": {
-      const syscall = errorSyscall(cause);
-      if (syscall === "write" || syscall === "writev") return { kind: "ConnectionReset", cause };
-      return { kind: "Unknown", cause };
-    }
-    case "ENOENT":
-      return { kind: "NotFound", cause };
-    case "EACCES":
-    case "EPERM":
-    case "EXDEV":
-      return { kind: "PermissionDenied", cause };
-    case "EADDRINUSE":
-      return { kind: "AddressInUse", cause };
-    case "EEXIST":
-      return { kind: "AlreadyExists", cause };
-    case "EBADF":
-    case "ERR_STREAM_DESTROYED":
-    case "ERR_SOCKET_CLOSED":
-    case "ERR_SOCKET_CLOSED_BEFORE_CONNECTION":
-    case "ERR_STREAM_WRITE_AFTER_END":
-    case "ERR_SERVER_NOT_RUNNING":
-      return { kind: "Closed", cause };
-    default:
-      return { kind: "Unknown", cause };
+  const code = errorCode(cause);
+  if (code === undefined) return { kind: "Unknown", cause };
+  if (code === "ENOTCONN") {
+    const syscall = errorSyscall(cause);
+    if (syscall === "write" || syscall === "writev") return { kind: "ConnectionReset", cause };
+    return { kind: "Unknown", cause };
   }
+  const row = BY_CODE.get(code);
+  return row === undefined ? { kind: "Unknown", cause } : row.err(cause);
 }
 
 /**

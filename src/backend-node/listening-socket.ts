@@ -4,18 +4,16 @@
  * `accept()`.
  * @module
  */
-import { lstat, unlink } from "node:fs/promises";
 import {
   createServer,
   type ListenOptions as NodeListenOptions,
   type Server,
   type Socket,
 } from "node:net";
-import { dirname } from "node:path";
 import {
   Cancelled,
   currentCancelContext,
-  IoError,
+  type IoError,
   type ReleaseHandle,
   type Switch,
   suspend,
@@ -25,10 +23,12 @@ import { ListeningSocketBase } from "../net/listening-socket-base.ts";
 import { checkSwitch, DEFAULT_ACCEPT_QUEUE, DEFAULT_BACKLOG } from "../net/net-base.ts";
 import type { StreamAddr } from "../net/sockaddr.ts";
 import type { AcceptOptions, ListenOptions, StreamSocket } from "../net/types.ts";
-import { closedError, errorCode, toIoError } from "./errors.ts";
+import { closedError, toIoError } from "./errors.ts";
+import { keepAliveApplier } from "./keep-alive.ts";
 import { unixAddrOf } from "./native-addr.ts";
 import { inetName, NodeStreamSocket, tcpAddrOf } from "./stream-socket.ts";
 import { type HasUnixFd, handleFd, unixFd } from "./unix-fd.ts";
+import { bindUnix, loadNative, removeSocketFile, type SocketFileId } from "./unix-path.ts";
 
 const kOwner = Symbol("weir.NodeListeningSocket");
 type Owned = Server & { [kOwner]: NodeListeningSocket };
@@ -75,43 +75,6 @@ class AcceptOp extends Operation<[StreamSocket, StreamAddr]> {
 }
 
 /**
- * Removes a stale Unix socket file at `path` (for `reuseAddr`): only if it is a socket; anything
- * else is left for `bind` to fail on (`AddressInUse`).
- */
-async function removeStaleSocket(path: string): Promise<void> {
-  let isSocket: boolean;
-  try {
-    isSocket = (await lstat(path)).isSocket();
-  } catch (e) {
-    if (errorCode(e) === "ENOENT") return;
-    throw toIoError(e);
-  }
-  if (!isSocket) return;
-  try {
-    await unlink(path);
-  } catch (e) {
-    if (errorCode(e) !== "ENOENT") throw toIoError(e);
-  }
-}
-
-/**
- * libuv reports a missing directory in a Unix socket path as EACCES (as Windows does): tell
- * it apart again, so that it is `NotFound`, as in Eio.
- */
-async function unixListenError(e: unknown, path: string): Promise<unknown> {
-  if (!(e instanceof IoError) || e.err.kind !== "PermissionDenied" || path.startsWith("\0")) {
-    return e;
-  }
-  try {
-    await lstat(dirname(path));
-    return e;
-  } catch (statErr) {
-    if (errorCode(statErr) !== "ENOENT") return e;
-    return new IoError({ kind: "NotFound", cause: e.err.cause });
-  }
-}
-
-/**
  * A listening socket of the Node backend (TCP or Unix), made by `NodeNet.listen`.
  *
  * libuv accepts every connection as soon as it arrives and cannot be told to stop, so the
@@ -130,7 +93,8 @@ async function unixListenError(e: unknown, path: string): Promise<unknown> {
  * socket goes on accepting.
  *
  * Closing it stops accepting, closes the queued connections, makes pending `accept`s fail with
- * `IoError` `Closed`, and (libuv does it) removes a Unix socket file; connections already
+ * `IoError` `Closed`, and removes the Unix socket file it made, if the path still names that
+ * socket (same device and inode: a file put there since is left alone); connections already
  * accepted stay open (their switches own them).
  * @example
  * ```ts
@@ -152,6 +116,10 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
   #dropped = 0;
   #acceptErrors = 0;
   #lastAcceptError: IoError | null = null;
+  /** The socket file this socket made (removed on close if still the same), if any. */
+  #file: SocketFileId | undefined = undefined;
+  /** Applies the `keepAlive` option to each accepted TCP connection, if given. */
+  #keepAlive: ((raw: Socket) => void) | undefined = undefined;
 
   private constructor(server: Server, addr: StreamAddr, acceptQueue: number) {
     super();
@@ -168,9 +136,13 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
   /**
    * Listens on `addr` (checked by `NetBase.listen`); the socket is attached to `opts.sw`.
    * TCP: port 0 picks a free port; Node always sets SO_REUSEADDR on TCP sockets, whatever
-   * `reuseAddr` says; `reusePort` sets SO_REUSEPORT. Unix: a path starting with `"\0"` is an
-   * abstract name; with `reuseAddr`, a stale socket file at the path is removed first (only
-   * a socket: any other file makes the bind fail with `AddressInUse`).
+   * `reuseAddr` says; `reusePort` sets SO_REUSEPORT. Unix: the socket is made and bound by the
+   * addon (so that libuv, which knows no path then, does not unlink it on close: we do, if it
+   * is still ours); a path starting with `"\0"` is an abstract name; with `reuseAddr`, a stale
+   * socket file at the path is removed first, only once a connect to it is refused (a live
+   * server's socket gives `AddressInUse`, any other file makes the bind fail with it);
+   * `mode` sets the file's permission bits before it listens. `keepAlive` is set on every
+   * accepted TCP connection.
    *
    * With `fd` (for `weir/unix`'s `importSocketListening`): listens on that existing socket
    * instead, whose address `addr` must be (`reuseAddr` and `reusePort` do not apply). Node
@@ -190,16 +162,19 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
   ): Promise<NodeListeningSocket> {
     const { sw } = opts;
     const backlog = opts.backlog ?? DEFAULT_BACKLOG;
-    if (
-      fd === undefined &&
-      addr.type === "unix" &&
-      opts.reuseAddr === true &&
-      !addr.path.startsWith("\0")
-    ) {
-      await removeStaleSocket(addr.path);
+    let file: SocketFileId | undefined;
+    if (fd === undefined && addr.type === "unix") {
+      const native = await loadNative();
+      sw.check(); // the switch may have finished while the addon loaded
+      const bound = bindUnix(native, addr.path, "stream", opts);
+      fd = bound.fd;
+      file = bound.id;
     }
+    const keepAlive = addr.type === "tcp" ? await keepAliveApplier(opts.keepAlive) : undefined;
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
     const ls = new NodeListeningSocket(server, addr, opts.acceptQueue ?? DEFAULT_ACCEPT_QUEUE);
+    ls.#file = file;
+    ls.#keepAlive = keepAlive;
     ls.#release = sw.onRelease(() => ls.close());
     // listen(2)'s backlog hardly matters here (libuv accepts at once); Node reads 0 as "default"
     const listenOpts: NodeListenOptions =
@@ -228,7 +203,7 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
       }, undefined);
     } catch (e) {
       await ls.close();
-      throw addr.type === "unix" && fd === undefined ? await unixListenError(e, addr.path) : e;
+      throw e;
     }
     return ls;
   }
@@ -285,6 +260,17 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
         return;
       }
       peer = a;
+      if (this.#keepAlive !== undefined) {
+        try {
+          this.#keepAlive(raw);
+        } catch (e) {
+          // that connection cannot be set up as asked: drop it, as for any accept error
+          this.#acceptErrors++;
+          this.#lastAcceptError = toIoError(e);
+          raw.destroy();
+          return;
+        }
+      }
     } else peer = unixAddrOf("");
     const sock = new NodeStreamSocket(raw, {
       kind: this.#kind,
@@ -369,9 +355,14 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
     const release = this.#release;
     this.#release = null;
     release?.remove();
-    // Closes the fd (and unlinks a Unix path) synchronously; the server object's own 'close'
-    // event waits for every accepted connection, so it is not waited for.
-    this.#server.close();
+    // Closes the fd synchronously; the server object's own 'close' event waits for every
+    // accepted connection, so it is not waited for.
+    try {
+      this.#server.close();
+    } catch {
+      // never listened (the listen failed)
+    }
+    if (this.#file !== undefined) removeSocketFile(this.#file);
     const w = this.#listenWait;
     this.#listenWait = null;
     w?.reject(closedError("listen"));

@@ -50,13 +50,16 @@ export interface NativeSystemError extends Error {
 export type DgramSendCallback = (err: NativeSystemError | null) => void;
 
 /**
- * Called when a recv finishes: `(null, n, src)` with `n` bytes written to the buffer (0 for an
- * empty datagram) from `src` (`null` if the address family is unknown), or `(err, 0, null)`.
+ * Called when a recv finishes: `(null, n, src, truncated)` with `n` bytes written to the buffer
+ * (0 for an empty datagram) from `src` (`null` if the address family is unknown), `truncated`
+ * telling whether the datagram was longer than the buffer (MSG_TRUNC), or
+ * `(err, 0, null, false)`.
  */
 export type DgramRecvCallback = (
   err: NativeSystemError | null,
   n: number,
   src: NativeAddr | null,
+  truncated: boolean,
 ) => void;
 
 /** Options of `new DgramHandle(fd, options)`. */
@@ -179,6 +182,23 @@ export interface Native {
    * @throws NativeSystemError (`setsockopt`), `ENOPROTOOPT` where unsupported.
    */
   setReusePort(fd: number, on: boolean): void;
+  /**
+   * Sets SO_KEEPALIVE on a TCP socket and, when > 0, the idle time before the first probe
+   * (TCP_KEEPIDLE), the time between probes (TCP_KEEPINTVL), in seconds, and the number of
+   * probes (TCP_KEEPCNT); 0 leaves the system's value.
+   * @throws NativeSystemError (`setsockopt`); TypeError on bad arguments.
+   */
+  setKeepAlive?(fd: number, on: boolean, idleS: number, intervalS: number, count: number): void;
+  /**
+   * The keep-alive settings of a TCP socket as the kernel has them (-1 where unknown).
+   * @throws NativeSystemError (`getsockopt`).
+   */
+  getKeepAlive?(fd: number): {
+    readonly on: boolean;
+    readonly idleS: number;
+    readonly intervalS: number;
+    readonly count: number;
+  };
   /**
    * Closes `fd` (an interrupted close counts as done). Never close an fd a Node handle owns.
    * @throws NativeSystemError (`close`), e.g. `EBADF`.

@@ -23,6 +23,7 @@ import type {
 import { openDatagramSocket } from "./datagram-socket.ts";
 import { getaddrinfo, getnameinfo } from "./dns.ts";
 import { toIoError } from "./errors.ts";
+import { keepAliveApplier } from "./keep-alive.ts";
 import { NodeListeningSocket } from "./listening-socket.ts";
 import { unixAddrOf } from "./native-addr.ts";
 import { NodeStreamSocket } from "./stream-socket.ts";
@@ -103,6 +104,7 @@ function connecting(raw: Socket, opts: NetConnectOpts, signal: AbortSignal | und
 export class NodeNet extends NetBase {
   protected async backendConnect(addr: StreamAddr, opts: ConnectOptions): Promise<StreamSocket> {
     const nodeOpts = connectOptions(addr, opts.bindTo);
+    const keepAlive = addr.type === "tcp" ? await keepAliveApplier(opts.keepAlive) : undefined;
     const raw = new Socket({ allowHalfOpen: true });
     const sock = new NodeStreamSocket(raw, {
       kind: addr.type,
@@ -112,6 +114,7 @@ export class NodeNet extends NetBase {
     NodeStreamSocket.attach(sock, opts.sw);
     try {
       await connecting(raw, nodeOpts, opts.signal);
+      keepAlive?.(raw);
     } catch (e) {
       await sock.close();
       throw e;

@@ -5,7 +5,9 @@
  * @module
  */
 import { Worker } from "node:worker_threads";
+import { checkCount, checkHasMethod, checkInt, checkObject, show } from "../core/checks.ts";
 import { IoError, isIoError, Semaphore, Switch, suspend } from "../core/index.ts";
+import { checkBacklog } from "../net/option-checks.ts";
 import { type ConnectionLimit, serveLoop } from "../net/run-server.ts";
 import { Sockaddr } from "../net/sockaddr.ts";
 import type { ConnectionHandler, ListeningSocket } from "../net/types.ts";
@@ -186,21 +188,20 @@ export function runServerInDomains<T = never>(
   listener: ListeningSocket,
   opts: RunServerInDomainsOptions<T>,
 ): Promise<T> {
+  checkHasMethod("runServerInDomains: listener", listener, "accept", "a ListeningSocket");
+  checkObject("runServerInDomains: options", opts, "an object with onError and domains");
   const { onError, stop, domains } = opts;
   if (typeof onError !== "function") {
-    throw new TypeError("runServerInDomains: option onError (a function) is required");
+    throw new TypeError(
+      `runServerInDomains: option onError must be a function, got ${show(onError)}`,
+    );
   }
-  if (!Number.isInteger(domains) || domains < 0) {
-    throw new RangeError(`domains must be an integer >= 0, got ${String(domains)}`);
-  }
-  const maxConnections = opts.maxConnections ?? Infinity;
-  if (!(Number.isInteger(maxConnections) || maxConnections === Infinity) || maxConnections <= 0) {
-    throw new RangeError(`maxConnections must be > 0, got ${String(maxConnections)}`);
-  }
-  const backlog = opts.backlog ?? 511;
-  if (!Number.isInteger(backlog) || backlog < 0) {
-    throw new RangeError(`backlog must be an integer >= 0, got ${String(backlog)}`);
-  }
+  checkInt("domains", domains, 0, Infinity);
+  const maxConnections =
+    opts.maxConnections === undefined
+      ? Infinity
+      : checkCount("maxConnections", opts.maxConnections, true);
+  const backlog = opts.backlog === undefined ? 511 : checkBacklog(opts.backlog);
   const href = moduleHref(opts.handlerModule, "handlerModule");
   const exportName = opts.handlerExport ?? "default";
   const addr = listener.listeningAddr;

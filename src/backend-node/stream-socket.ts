@@ -6,7 +6,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
-import { describe } from "../core/_checks.ts";
+import { show } from "../core/checks.ts";
 import {
   type BlockingOptions,
   type CancelContext,
@@ -37,7 +37,7 @@ type Owned = Socket & { [kOwner]: NodeStreamSocket };
 
 /** Checks a vectored write's argument. @throws TypeError naming the bad element. */
 function checkBufs(bufs: readonly Uint8Array[]): void {
-  if (!Array.isArray(bufs)) throw new TypeError(`bufs must be an array, got ${describe(bufs)}`);
+  if (!Array.isArray(bufs)) throw new TypeError(`bufs must be an array, got ${show(bufs)}`);
   for (let i = 0; i < bufs.length; i++) checkBuf(bufs[i], `bufs[${i}]`);
 }
 
@@ -59,7 +59,7 @@ function handOver(raw: Socket, bufs: readonly Uint8Array[]): void {
 
 function checkBuf(buf: unknown, name: string): asserts buf is Uint8Array {
   if (!(buf instanceof Uint8Array)) {
-    throw new TypeError(`${name} must be a Uint8Array, got ${describe(buf)}`);
+    throw new TypeError(`${name} must be a Uint8Array, got ${show(buf)}`);
   }
 }
 
@@ -366,7 +366,7 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
    */
   constructor(raw: Socket, init: StreamSocketInit) {
     if (init?.kind !== "tcp" && init?.kind !== "unix") {
-      throw new TypeError(`init.kind must be "tcp" or "unix", got ${describe(init?.kind)}`);
+      throw new TypeError(`init.kind must be "tcp" or "unix", got ${show(init?.kind)}`);
     }
     this.#raw = raw;
     this.#kind = init.kind;
@@ -539,7 +539,7 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
    */
   setNoDelay(enabled: boolean): void {
     if (typeof enabled !== "boolean") {
-      throw new TypeError(`enabled must be a boolean, got ${describe(enabled)}`);
+      throw new TypeError(`enabled must be a boolean, got ${show(enabled)}`);
     }
     if (this.#state === "open" && !this.#rawClosed) this.#raw.setNoDelay(enabled);
   }
@@ -694,7 +694,7 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
 
   async #copyLoop(src: Source, opts: BlockingOptions | undefined): Promise<void> {
     if (typeof src?.readInto !== "function") {
-      throw new TypeError(`src must be a Source, got ${describe(src)}`);
+      throw new TypeError(`src must be a Source, got ${show(src)}`);
     }
     const signal = opts?.signal;
     await pump(
@@ -726,7 +726,7 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
    */
   async shutdown(cmd: ShutdownCommand): Promise<void> {
     if (cmd !== "send" && cmd !== "receive" && cmd !== "all") {
-      throw new TypeError(`cmd must be "send", "receive" or "all", got ${describe(cmd)}`);
+      throw new TypeError(`cmd must be "send", "receive" or "all", got ${show(cmd)}`);
     }
     if (this.#state !== "open") throw closedError("shutdown");
     if (cmd !== "send") this.#shutdownReceive();

@@ -170,6 +170,7 @@ export type EndpointRole = "listen" | "connect";
 
 const PORT = /^[0-9]{1,5}$/;
 const SERVICE = /^[A-Za-z][A-Za-z0-9_-]*$/;
+const IPV4_LIKE = /^[0-9.]+$/;
 const HOST_NAME = /^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_.])?$/;
 const FORMS = "expected tcp:HOST:PORT, unix:PATH, HOST:PORT, [IPV6]:PORT, PORT or a path";
 
@@ -224,7 +225,12 @@ export function parseEndpoint(what: string, text: string, role: EndpointRole): E
   let ip: Ipaddr | undefined;
   try {
     ip = Ipaddr.parse(host);
-  } catch {
+  } catch (e) {
+    // digits and dots are an IPv4 address or nothing: never a name to look up (the resolver
+    // would read "999.1.1.1" as a name, and "10.1" as 10.0.0.1)
+    if (IPV4_LIKE.test(host) || host.includes(":")) {
+      throw bad(e instanceof Error ? e.message : `bad IP address ${JSON.stringify(host)}`);
+    }
     ip = undefined;
   }
   if (ip === undefined && !HOST_NAME.test(host)) throw bad(`bad host ${JSON.stringify(host)}`);

@@ -50,14 +50,23 @@ export class BenchStats {
   /** Starts the measured window. */
   startMeasuring(): void {
     this.phase = "measure";
+    this.measured = true;
     this.measureStart = this.#clock.now();
     this.lastAnswer = this.measureStart;
   }
 
+  /** Whether a measured window began (false if the run was stopped during the warm-up). */
+  measured = false;
+
   /** Ends the measured window: the load finishes what is in flight and stops. */
   stop(): void {
     if (this.phase === "done") return;
-    if (this.phase === "warmup") this.startMeasuring();
+    if (this.phase === "warmup") {
+      // stopped before measuring: nothing counts, not even what is in flight
+      this.phase = "done";
+      this.measureStart = this.measureEnd = this.lastAnswer = this.#clock.now();
+      return;
+    }
     this.phase = "done";
     this.measureEnd = this.#clock.now();
   }

@@ -39,6 +39,9 @@ what is in flight, so every request counted is answered. Prints a live progress 
 stderr (plain lines when stderr is not a terminal), then a summary on stdout: requests and
 throughput, latency p50/p90/p99/p99.9/max and a histogram (or one JSON object with --json).
 
+SIGINT or SIGTERM stops the run early and prints the summary so far (during the warm-up
+there is none: exit status 1).
+
 Without ADDR, weir bench starts weir's echo server in this process on an OS-chosen port of
 127.0.0.1 and benchmarks it (client and server then share one thread). ADDR must be on this
 machine: a loopback address (127.0.0.0/8, ::1) or a Unix socket.
@@ -269,6 +272,7 @@ async function runLoad(
 async function main(args: readonly string[], io: CommandIo): Promise<number> {
   const a = parse(args);
   using signals = new StopSignals();
+  let status = 0;
   await run(async (env) => {
     const { net, monoClock: clock } = env;
     const bench = async (target: StreamAddr, inProcess: boolean): Promise<void> => {
@@ -289,6 +293,12 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
         io,
         signals,
       );
+      if (!stats.measured) {
+        // a signal during the warm-up: there are no figures, so print none (never zeros)
+        io.err("weir bench: stopped during the warm-up: nothing was measured");
+        status = 1;
+        return;
+      }
       const result = benchResult(setup, stats, interrupted);
       io.out(a.json ? JSON.stringify(result) : summaryText(setup, stats, result));
     };
@@ -306,7 +316,7 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
       );
     });
   });
-  return 0;
+  return status;
 }
 
 /** `weir bench`. */

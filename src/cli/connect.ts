@@ -14,8 +14,10 @@ const HELP = `Usage: weir connect ADDR [options]
 
 Connects to ADDR, copies standard input to the socket and the socket to standard output.
 When standard input ends, the socket is half-closed (the peer reads end-of-file) and output
-goes on until the peer closes its side. Exit status 0 when the peer has closed, 1 if the
-connection fails (refused, timed out, reset).
+goes on until the peer closes its side. When the peer closes its side first, the rest of
+standard input is still sent, until it ends or stays quiet for 250 ms. Exit status 0 when
+the peer has closed and all input that came was sent, 1 if the connection fails (refused,
+timed out, reset: input may be left unsent).
 
 ADDR  tcp:HOST:PORT, unix:PATH, HOST:PORT (a name is looked up and each address tried),
       [IPV6]:PORT, PORT (on 127.0.0.1) or a path starting with / or ./
@@ -49,7 +51,7 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
           `weir connect: connected to ${Sockaddr.format(conn.peerAddr)} from ${Sockaddr.format(conn.localAddr)}`,
         );
       }
-      await pump(conn, processStdio());
+      await pump(conn, processStdio(), { clock: env.monoClock });
     });
   });
   return 0;

@@ -2,13 +2,18 @@
  * `weir echo [ADDR]`: an echo server on `Net.runServer`.
  * @module
  */
+import { BroadcastChannel } from "node:worker_threads";
 import { Switch } from "../core/index.ts";
 import { Sockaddr, type StreamAddr, type StreamSocket } from "../net/index.ts";
 import { run } from "../run.ts";
 import { durationOption, intOption, parseCommand, parseEndpoint, UsageError } from "./args.ts";
 import type { Command, CommandIo } from "./command.ts";
 import { domainServer } from "./domains.ts";
-import echoHandler, { echoHandlerModule } from "./echo-handler.ts";
+import echoHandler, {
+  CONNECTIONS_CHANNEL,
+  type ConnectionEvent,
+  echoHandlerModule,
+} from "./echo-handler.ts";
 import { listenAddress } from "./endpoint.ts";
 import { describeError } from "./errors.ts";
 import { serveUntilStopped } from "./serve.ts";
@@ -81,6 +86,18 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
     const domainsOpt =
       domains > 0 ? domainServer(env.domainMgr, domains, echoHandlerModule) : undefined;
     let open = 0;
+    // the worker threads' connections, reported by their handlers (see echo-handler.ts)
+    const reports = domains > 0 ? new BroadcastChannel(CONNECTIONS_CHANNEL) : undefined;
+    if (reports !== undefined) {
+      reports.onmessage = (m: unknown): void => {
+        const ev = (m as { data: ConnectionEvent }).data;
+        open += ev.delta;
+        if (verbose && ev.delta === 1) {
+          status(`connection from ${ev.peer ?? "?"} (worker thread ${ev.thread})`);
+        }
+      };
+    }
+    await using _reports = { [Symbol.asyncDispose]: async () => reports?.close() };
     await Switch.run(async (sw) => {
       const listener = await env.net.listen(addr, {
         sw,
@@ -94,7 +111,7 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
         open++;
         if (verbose) status(`connection from ${Sockaddr.format(peer)}`);
         try {
-          await echoHandler(flow);
+          await echoHandler(flow, peer);
         } finally {
           open--;
         }

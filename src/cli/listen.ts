@@ -17,7 +17,8 @@ const HELP = `Usage: weir listen ADDR [options]
 
 Listens on ADDR, accepts one client, copies standard input to it and what it sends to
 standard output. When standard input ends, the connection is half-closed; when the client
-closes its side, weir exits (status 0). Standard output carries only the data: the line
+closes its side, the rest of standard input is still sent (until it ends or stays quiet for
+250 ms), then weir exits: status 0 if all of it was sent, 1 if the connection failed first. Standard output carries only the data: the line
 "listening on ADDR" (with the port the OS chose for port 0) goes to stderr.
 
 ADDR  tcp:HOST:PORT, unix:PATH, HOST:PORT, [IPV6]:PORT, PORT (on 127.0.0.1) or a path
@@ -59,7 +60,7 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
           const who = Sockaddr.format(peer);
           if (verbose) log(`connection from ${who}`);
           try {
-            await pump(conn, stdio);
+            await pump(conn, stdio, { clock: env.monoClock });
             if (verbose) log(`${who} closed`);
           } catch (e) {
             if (!keep) throw e;

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
  * The `weir` executable: the only module of weir that reads `process.argv` or exits. It sets
- * the process up (compile cache, last-resort error handlers, EPIPE on stdout), runs
+ * the process up (compile cache, last-resort error handlers, EPIPE on stdout and stderr), runs
  * {@link runCli} and exits with its status once the output is written.
  * @module
  */
+import { writeSync } from "node:fs";
 import module from "node:module";
 import type { CommandIo } from "./command.ts";
 
@@ -55,11 +56,26 @@ const internal = (e: unknown): void => {
 };
 process.on("unhandledRejection", internal);
 process.on("uncaughtException", internal);
-// A reader that went away (`weir resolve localhost | head -1`) ends the command quietly.
-for (const s of [process.stdout, process.stderr]) {
+// A reader that went away (`weir proxy ... | head -1`, `weir echo -v 2>&1 | head -1`): the
+// output cannot be written, so stop with status 1 and say why on stderr if it still works
+// (never on stdout, which may carry data). A server must not go on blind, nor end with 0.
+const brokenPipe = (name: "standard output" | "standard error"): void => {
+  if (name === "standard output") {
+    try {
+      writeSync(2, `weir: ${name} was closed by its reader (EPIPE): stopping\n`);
+    } catch {
+      // stderr is gone too
+    }
+  }
+  process.exit(ExitStatus.failure);
+};
+for (const [name, s] of [
+  ["standard output", process.stdout],
+  ["standard error", process.stderr],
+] as const) {
   s.on("error", (e: NodeJS.ErrnoException) => {
-    if (e.code === "EPIPE") process.exit(ExitStatus.ok);
-    internal(e);
+    if (e.code === "EPIPE") brokenPipe(name);
+    else internal(e);
   });
 }
 await exit(await runCli(process.argv.slice(2), processIo()));

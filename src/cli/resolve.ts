@@ -47,6 +47,12 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
   const host = positionals[0] as string;
   const service = positionals[1] ?? "0";
   if (host === "") throw new UsageError(`HOST must not be empty, got ""`);
+  if (/^[0-9]+$/.test(service) && Number(service) > 65535) {
+    throw new UsageError(
+      `SERVICE must be a port in 0..65535 or a name, got ${JSON.stringify(service)}`,
+    );
+  }
+  if (service === "") throw new UsageError(`SERVICE must not be empty, got ""`);
   if (values.tcp === true && values.udp === true) {
     throw new UsageError("--tcp and --udp exclude each other: give at most one");
   }

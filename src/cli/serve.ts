@@ -46,7 +46,7 @@ export interface ServeOptions {
   readonly signals: StopSignals;
   /** Called with a status line for stderr (stopping, draining). */
   readonly status: (line: string) => void;
-  /** How many connections are open now (for the status lines). */
+  /** How many connections are open now, in every thread (for the status lines). */
   readonly openConnections: () => number;
   /** Worker threads, if asked for. */
   readonly domains?: DomainServer | undefined;
@@ -77,7 +77,6 @@ export async function serveUntilStopped(opts: ServeOptions): Promise<void> {
   await Fiber.first(serve, async () => {
     const sig = await awaitCancellable(signals.first);
     const open = opts.openConnections();
-    const threads = opts.domains !== undefined && opts.domains.domains > 0;
     stop.resolve(undefined);
     // Protected: when no connection is open the server returns at once and cancels this
     // branch, but the socket must still be closed and the stop reported.
@@ -86,7 +85,7 @@ export async function serveUntilStopped(opts: ServeOptions): Promise<void> {
       await Fiber.yield();
       await listener.close();
       status(
-        `${sig}: stopping: no new connections; ${open} open${threads ? " in this thread" : ""}, waiting up to ${opts.drainMs} ms for ${open === 1 ? "it" : "them"} to finish`,
+        `${sig}: stopping: no new connections; ${open} open, waiting up to ${opts.drainMs} ms for ${open === 1 ? "it" : "them"} to finish`,
       );
     });
     const why = await Fiber.first(

@@ -32,6 +32,8 @@ export type IoErr =
       readonly detail: string;
       readonly cause?: unknown;
     }
+  /** A datagram over the size the socket or path takes (EMSGSIZE). */
+  | { readonly kind: "MessageTooLarge"; readonly cause?: unknown }
   | { readonly kind: "Unknown"; readonly cause: unknown };
 
 /** The kinds of {@link IoErr}. */

@@ -4,8 +4,8 @@
  * @module
  */
 
-import { isThenable } from "./_checks.ts";
 import { CancelContext } from "./cancel-context.ts";
+import { isThenable } from "./checks.ts";
 import { Cancelled, combineErrors, isCancelled } from "./errors.ts";
 import { currentFiber, type FiberContext, runInFiber } from "./fiber-context.ts";
 

@@ -44,8 +44,10 @@ export type {
   DomainManager,
   DomainServerOptions,
   GetaddrinfoOptions,
+  KeepAlive,
   ListeningSocket,
   ListenOptions,
+  RecvResult,
   SendOptions,
   StreamSocket,
 } from "./types.ts";

@@ -3,6 +3,7 @@
  * and the parser for it.
  * @module
  */
+import { show as describe } from "../core/checks.ts";
 
 /**
  * An IP address: an immutable IPv4 (4 bytes) or IPv6 (16 bytes) value. Make one with
@@ -123,13 +124,6 @@ class IpaddrValue implements Ipaddr {
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return `Ipaddr(${this.#text})`;
   }
-}
-
-function describe(x: unknown): string {
-  if (typeof x === "string") return JSON.stringify(x);
-  if (typeof x === "bigint") return `${x}n`;
-  if (x === null || typeof x !== "object") return String(x);
-  return Array.isArray(x) ? "an array" : `an object (${Object.prototype.toString.call(x)})`;
 }
 
 const DECIMAL_OCTET = /^(?:0|[1-9][0-9]{0,2})$/;

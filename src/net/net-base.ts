@@ -4,8 +4,9 @@
  * `backend*` methods.
  * @module
  */
-import { checkCount } from "../core/_checks.ts";
+import { checkCount } from "../core/checks.ts";
 import { type BlockingOptions, IoError, type Switch } from "../core/index.ts";
+import { checkBacklog, checkKeepAlive, checkMode } from "./option-checks.ts";
 import {
   type DatagramAddr,
   Sockaddr,
@@ -93,6 +94,7 @@ export abstract class NetBase implements Net {
     const a = Sockaddr.stream(addr);
     checkNamed(a, "connect");
     checkSwitch(opts?.sw, "connect");
+    checkKeepAlive(opts.keepAlive);
     opts.sw.check();
     try {
       return await this.backendConnect(a, opts);
@@ -105,10 +107,13 @@ export abstract class NetBase implements Net {
     const a = Sockaddr.stream(addr);
     checkNamed(a, "listen");
     checkSwitch(opts?.sw, "listen");
-    const backlog = opts.backlog ?? DEFAULT_BACKLOG;
-    checkCount("backlog", backlog, 0);
-    const acceptQueue = opts.acceptQueue ?? DEFAULT_ACCEPT_QUEUE;
-    checkCount("acceptQueue", acceptQueue);
+    const backlog = checkBacklog(opts.backlog ?? DEFAULT_BACKLOG);
+    const acceptQueue = checkCount("acceptQueue", opts.acceptQueue ?? DEFAULT_ACCEPT_QUEUE);
+    checkKeepAlive(opts.keepAlive);
+    checkMode(opts.mode);
+    if (opts.mode !== undefined && (a.type !== "unix" || a.path.startsWith("\0"))) {
+      throw new TypeError(`mode is for a Unix socket file, not ${Sockaddr.format(a)}`);
+    }
     opts.sw.check();
     try {
       return await this.backendListen(a, { ...opts, backlog, acceptQueue });

@@ -3,6 +3,7 @@
  * @module
  */
 import { awaitCancellable, Fiber, Semaphore, Switch } from "../core/index.ts";
+import { checkRunServerArgs } from "./option-checks.ts";
 import { type ConnectionLimit, ServeLoop } from "./serve-loop.ts";
 import type { ConnectionHandler, DomainManager, ListeningSocket } from "./types.ts";
 
@@ -40,8 +41,8 @@ export interface RunServerOptions<T> {
  * (closing the flow when it ends), until `stop` resolves (graceful: waits for the running
  * handlers, then returns `stop`'s value) or the calling fiber is cancelled (closes every
  * connection at once).
- * @throws RangeError if `maxConnections` <= 0 or the domain count is negative;
- *   TypeError if `onError` is missing; what `onError` rethrows; accept errors.
+ * @throws TypeError/RangeError at once for a bad argument (see `checkRunServerArgs`); what
+ *   `onError` rethrows; accept errors.
  * @example
  * ```ts
  * await Net.runServer(listener, async (flow) => Flow.copy(flow, flow), {
@@ -55,20 +56,12 @@ export function runServer<T = never>(
   handler: ConnectionHandler,
   opts: RunServerOptions<T>,
 ): Promise<T> {
+  checkRunServerArgs(listener, handler, opts);
   const { onError, stop } = opts;
   const maxConnections = opts.maxConnections ?? Infinity;
-  if (typeof onError !== "function") {
-    throw new TypeError("runServer: option onError (a function) is required");
-  }
-  if (!(Number.isInteger(maxConnections) || maxConnections === Infinity) || maxConnections <= 0) {
-    throw new RangeError(`maxConnections must be > 0, got ${String(maxConnections)}`);
-  }
   const domains = opts.additionalDomains;
   if (domains !== undefined) {
     const [mgr, n] = domains;
-    if (!Number.isInteger(n) || n < 0) {
-      throw new RangeError(`additionalDomains count must be an integer >= 0, got ${String(n)}`);
-    }
     if (!mgr.sharesMemory) {
       const { handlerModule } = opts;
       if (handlerModule === undefined || mgr.runServer === undefined) {

@@ -3,6 +3,8 @@
  * objects, and their one-line text form (`tcp:127.0.0.1:8080`, `udp:[::1]:53`, `unix:/tmp/x.sock`).
  * @module
  */
+
+import { show as describe } from "../core/checks.ts";
 import { Ipaddr } from "./ipaddr.ts";
 
 /**
@@ -75,13 +77,6 @@ const MAX_UNIX_PATH_BYTES = 107;
 
 const PORT_TEXT = /^(?:0|[1-9][0-9]{0,4})$/;
 const SYNTAX = "(expected tcp:HOST:PORT, udp:HOST:PORT or unix:PATH)";
-
-function describe(x: unknown): string {
-  if (typeof x === "string") return JSON.stringify(x);
-  if (typeof x === "bigint") return `${x}n`;
-  if (x === null || typeof x !== "object") return String(x);
-  return Array.isArray(x) ? "an array" : `an object (${Object.prototype.toString.call(x)})`;
-}
 
 function checkPort(port: unknown, name: string): number {
   if (typeof port !== "number") {

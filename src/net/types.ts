@@ -62,12 +62,20 @@ export interface DatagramSocket extends Closable {
   send(bufs: readonly Uint8Array[], opts?: SendOptions): Promise<void>;
   /**
    * Receives one datagram into `buf`: returns the sender and the byte count (0 for an empty
-   * datagram). Bytes beyond `buf`'s length are discarded.
+   * datagram). Bytes beyond `buf`'s length are discarded, and the result says so with
+   * `truncated: true`.
    */
-  recv(buf: Uint8Array, opts?: BlockingOptions): Promise<[DatagramAddr, number]>;
+  recv(buf: Uint8Array, opts?: BlockingOptions): Promise<RecvResult>;
   /** The local address. */
   readonly localAddr: DatagramAddr;
 }
+
+/**
+ * What {@link DatagramSocket.recv} gives: `[sender, byteCount]`, and `truncated`: whether the
+ * datagram was longer than the buffer, so that its end was cut off (`byteCount` is then the
+ * buffer's length).
+ */
+export type RecvResult = [DatagramAddr, number] & { readonly truncated: boolean };
 
 /** Options of {@link DatagramSocket.send}. */
 export interface SendOptions extends BlockingOptions {
@@ -75,10 +83,22 @@ export interface SendOptions extends BlockingOptions {
   readonly dst?: SockaddrLike | undefined;
 }
 
+/**
+ * TCP keep-alive probes (SO_KEEPALIVE): after `idle` ms without traffic the kernel sends a
+ * probe every `interval` ms (default: the system's, Linux 75 s), and drops the connection
+ * after `count` unanswered ones (default: the system's, Linux 9). `false` turns it off. Unix
+ * sockets ignore it.
+ */
+export type KeepAlive =
+  | { readonly idle: number; readonly interval?: number | undefined; readonly count?: number }
+  | false;
+
 /** Options of {@link Net.connect}. */
 export interface ConnectOptions extends BlockingOptions {
   /** The switch the connection is attached to. */
   readonly sw: Switch;
+  /** TCP keep-alive for this connection. Default: off (the system's default). */
+  readonly keepAlive?: KeepAlive | undefined;
   /** Bind the local end to this address before connecting (Async's `via_local_interface`). */
   readonly bindTo?: SockaddrLike | undefined;
 }
@@ -88,8 +108,8 @@ export interface ListenOptions {
   /** The switch the listening socket is attached to. */
   readonly sw: Switch;
   /**
-   * How many connections may wait in the kernel to be accepted (listen(2)): an integer >= 0.
-   * Default 1024.
+   * How many connections may wait in the kernel to be accepted (listen(2)): an integer in
+   * 0..65535. Default 1024.
    */
   readonly backlog?: number | undefined;
   /**
@@ -99,10 +119,20 @@ export interface ListenOptions {
    * new connection is closed at once. An integer >= 1; default 4096.
    */
   readonly acceptQueue?: number | undefined;
-  /** SO_REUSEADDR; for a Unix path, also remove a stale socket file first. */
+  /**
+   * SO_REUSEADDR; for a Unix path, also remove a stale socket file first (one a connect to is
+   * refused; a live server's socket gives `AddressInUse`).
+   */
   readonly reuseAddr?: boolean | undefined;
   /** SO_REUSEPORT: several sockets (threads, processes) may listen on the same port. */
   readonly reusePort?: boolean | undefined;
+  /** TCP keep-alive for every accepted connection. Default: off. */
+  readonly keepAlive?: KeepAlive | undefined;
+  /**
+   * A Unix socket file's permission bits (such as `0o660`), set before it listens. Default:
+   * what the umask leaves. Not for TCP or abstract names.
+   */
+  readonly mode?: number | undefined;
 }
 
 /** Options of {@link Net.datagramSocket}. */
@@ -113,6 +143,11 @@ export interface DatagramOptions {
   readonly reuseAddr?: boolean | undefined;
   /** SO_REUSEPORT. */
   readonly reusePort?: boolean | undefined;
+  /**
+   * How many sends may be in flight at once (handed over, not yet done); further sends wait
+   * for their turn, so that unawaited sends stay bounded. Default 64.
+   */
+  readonly sendQueueLimit?: number | undefined;
 }
 
 /** Options of the getaddrinfo functions. */

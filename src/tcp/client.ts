@@ -4,7 +4,7 @@
  * @module
  */
 
-import { isThenable } from "../core/_checks.ts";
+import { isThenable } from "../core/checks.ts";
 import {
   awaitCancellable,
   type Clock,

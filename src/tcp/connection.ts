@@ -4,7 +4,7 @@
  * them in Async's order ({@link withReaderWriter}).
  * @module
  */
-import { checkCount } from "../core/_checks.ts";
+import { checkCount } from "../core/checks.ts";
 import {
   type BlockingOptions,
   Cancel,

@@ -206,10 +206,10 @@ describe("Reader buffer", () => {
 
   test("bufferSize and maxLine must be integers > 0", () => {
     expect(() => new Reader(new TestSource(), { bufferSize: 0 })).toThrow(
-      "bufferSize must be an integer > 0, got number 0",
+      "bufferSize must be an integer > 0, got 0",
     );
     expect(() => new Reader(new TestSource(), { maxLine: 1.5 })).toThrow(
-      "maxLine must be an integer > 0, got number 1.5",
+      "maxLine must be an integer > 0, got 1.5",
     );
     expect(() => new Reader({} as TestSource)).toThrow(TypeError);
   });

@@ -5,7 +5,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { checkCount, describe } from "../core/_checks.ts";
+import { checkCount, show } from "../core/checks.ts";
 import { BufferLimitExceeded, EndOfFile, IoError } from "../core/index.ts";
 import { BufReader } from "../flow/buf-read/index.ts";
 import { decodeUtf8 } from "../flow/bytes.ts";
@@ -99,7 +99,7 @@ export class Reader implements AsyncDisposable {
    */
   constructor(src: Source, opts: ReaderOptions = {}) {
     if (typeof src?.readInto !== "function") {
-      throw new TypeError(`src must be a Source (with readInto), got ${describe(src)}`);
+      throw new TypeError(`src must be a Source (with readInto), got ${show(src)}`);
     }
     const size = checkSize("bufferSize", opts.bufferSize, DEFAULT_READER_BUFFER_SIZE);
     const maxLine = checkSize("maxLine", opts.maxLine, DEFAULT_READER_MAX_LINE);
@@ -202,7 +202,7 @@ export class Reader implements AsyncDisposable {
    */
   read(buf: Uint8Array): Promise<number | null> {
     if (!(buf instanceof Uint8Array)) {
-      return Promise.reject(new TypeError(`buf must be a Uint8Array, got ${describe(buf)}`));
+      return Promise.reject(new TypeError(`buf must be a Uint8Array, got ${show(buf)}`));
     }
     const no = this.#refuse("read");
     if (no !== undefined) return Promise.reject(no);
@@ -277,7 +277,7 @@ export class Reader implements AsyncDisposable {
     } else {
       return Promise.reject(
         new TypeError(
-          `delim must be a one-character string or a function of a byte, got ${describe(delim)}`,
+          `delim must be a one-character string or a function of a byte, got ${show(delim)}`,
         ),
       );
     }

@@ -4,7 +4,7 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import { checkCount, describe } from "../core/_checks.ts";
+import { checkCount, show } from "../core/checks.ts";
 import {
   Cancel,
   type CancelContext,
@@ -17,6 +17,7 @@ import {
   type Switch,
 } from "../core/index.ts";
 import { type Monitor, raiseToMonitor } from "../core/monitor.ts";
+import { checkBacklog } from "../net/option-checks.ts";
 import { type ServedConnection, ServeLoop } from "../net/serve-loop.ts";
 import { Sockaddr, type StreamAddr } from "../net/sockaddr.ts";
 import type { ListeningSocket, Net, StreamSocket } from "../net/types.ts";
@@ -185,41 +186,43 @@ function checkOptions<A extends StreamAddr>(
   what: string,
 ): Config<A> {
   if (typeof opts !== "object" || opts === null) {
-    throw new TypeError(`${what}: options with onHandlerError are required, got ${describe(opts)}`);
+    throw new TypeError(`${what}: options with onHandlerError are required, got ${show(opts)}`);
   }
   const h = opts.onHandlerError;
+  if (h === undefined) {
+    throw new TypeError(
+      `${what}: option onHandlerError is required ("raise", "ignore" or { call(addr, err) })`,
+    );
+  }
   if (
     h !== "raise" &&
     h !== "ignore" &&
     (typeof h !== "object" || h === null || typeof h.call !== "function")
   ) {
     throw new TypeError(
-      `onHandlerError must be "raise", "ignore" or { call(addr, err) }, got ${describe(h)}`,
+      `onHandlerError must be "raise", "ignore" or { call(addr, err) }, got ${show(h)}`,
     );
   }
   const socket = opts.socket;
   if (socket !== undefined && typeof socket?.accept !== "function") {
-    throw new TypeError(`socket must be a ListeningSocket, got ${describe(socket)}`);
+    throw new TypeError(`socket must be a ListeningSocket, got ${show(socket)}`);
   }
   if (
     socket === undefined &&
     (typeof where !== "object" || where === null || typeof where.listeningOn !== "function")
   ) {
     throw new TypeError(
-      `where must be a Tcp.WhereToListen (made by Tcp.WhereToListen.onPort, ...), got ${describe(where)}`,
+      `where must be a Tcp.WhereToListen (made by Tcp.WhereToListen.onPort, ...), got ${show(where)}`,
     );
   }
-  const backlog = opts.backlog ?? DEFAULT_BACKLOG;
-  if (typeof backlog !== "number" || !Number.isInteger(backlog) || backlog < 0) {
-    throw new RangeError(`backlog must be an integer >= 0, got ${describe(backlog)}`);
-  }
+  const backlog = opts.backlog === undefined ? DEFAULT_BACKLOG : checkBacklog(opts.backlog);
   const sw = opts.sw;
   if (sw !== undefined && typeof sw?.onRelease !== "function") {
     throw new TypeError(`${what}: option sw must be a Switch`);
   }
   const warn = opts.onWarning ?? defaultWarning;
   if (typeof warn !== "function") {
-    throw new TypeError(`onWarning must be a function, got ${describe(warn)}`);
+    throw new TypeError(`onWarning must be a function, got ${show(warn)}`);
   }
   return {
     net: socket === undefined ? resolveNet(opts, what) : undefined,
@@ -344,7 +347,7 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
     opts: ServerOptions<A>,
   ): Promise<Server<A, L>> {
     if (typeof handler !== "function") {
-      throw new TypeError(`handler must be a function, got ${describe(handler)}`);
+      throw new TypeError(`handler must be a function, got ${show(handler)}`);
     }
     const cfg = checkOptions(where, opts, "Tcp.Server.createSock");
     // Not an async function: an idle connection holds no frame of ours
@@ -377,7 +380,7 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
     opts: CreateServerOptions<A>,
   ): Promise<Server<A, L>> {
     if (typeof handler !== "function") {
-      throw new TypeError(`handler must be a function, got ${describe(handler)}`);
+      throw new TypeError(`handler must be a function, got ${show(handler)}`);
     }
     const cfg = checkOptions(where, opts, "Tcp.Server.create");
     checkReaderWriterConfig(opts);
@@ -412,7 +415,7 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
         (await (cfg.net as Net).listen(where.address, {
           sw: owner.sw,
           backlog: cfg.backlog,
-          reuseAddr: where.address.type === "tcp",
+          reuseAddr: true, // TCP: as Node does anyway; Unix: reclaims a stale socket file
         }));
       const listeningOn = where.listeningOn(listener.listeningAddr as A);
       server = new Server<A, L>(listener, owner, cfg, listeningOn, serveConn);
@@ -649,7 +652,7 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
    */
   setDropIncomingConnections(drop: boolean): void {
     if (typeof drop !== "boolean") {
-      throw new TypeError(`drop must be a boolean, got ${describe(drop)}`);
+      throw new TypeError(`drop must be a boolean, got ${show(drop)}`);
     }
     this.#drop = drop;
   }

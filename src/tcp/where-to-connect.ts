@@ -4,7 +4,7 @@
  * @module
  */
 
-import { describe } from "../core/_checks.ts";
+import { show } from "../core/checks.ts";
 import { Ipaddr } from "../net/ipaddr.ts";
 import { Sockaddr, type TcpAddr, type UnixAddr } from "../net/sockaddr.ts";
 
@@ -40,7 +40,7 @@ export interface ViaLocalInterface {
 }
 
 function checkPort(port: number): number {
-  if (typeof port !== "number") throw new TypeError(`port must be a number, got ${describe(port)}`);
+  if (typeof port !== "number") throw new TypeError(`port must be a number, got ${show(port)}`);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`port must be an integer in 0..65535, got ${port}`);
   }
@@ -52,7 +52,7 @@ function checkVia(opts: ViaLocalInterface | undefined): Ipaddr | undefined {
   if (via === undefined) return undefined;
   if (typeof via === "string") return Ipaddr.parse(via);
   if (!Ipaddr.isIpaddr(via)) {
-    throw new TypeError(`viaLocalInterface must be an Ipaddr or its text, got ${describe(via)}`);
+    throw new TypeError(`viaLocalInterface must be an Ipaddr or its text, got ${show(via)}`);
   }
   return via;
 }
@@ -74,7 +74,7 @@ export const WhereToConnect = Object.freeze({
    */
   hostAndPort(host: string, port: number, opts?: ViaLocalInterface): WhereToConnect {
     if (typeof host !== "string" || host === "") {
-      throw new TypeError(`host must be a non-empty string, got ${describe(host)}`);
+      throw new TypeError(`host must be a non-empty string, got ${show(host)}`);
     }
     return Object.freeze({
       kind: "hostAndPort",
@@ -155,7 +155,7 @@ export const WhereToConnect = Object.freeze({
     const k = typeof x === "object" && x !== null ? (x as { kind?: unknown }).kind : undefined;
     if (k !== "hostAndPort" && k !== "inet" && k !== "unix") {
       throw new TypeError(
-        `${name} must be a Tcp.WhereToConnect (made by Tcp.WhereToConnect.hostAndPort, ...), got ${describe(x)}`,
+        `${name} must be a Tcp.WhereToConnect (made by Tcp.WhereToConnect.hostAndPort, ...), got ${show(x)}`,
       );
     }
     return x as WhereToConnect;

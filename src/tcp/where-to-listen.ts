@@ -3,6 +3,7 @@
  * what its `listeningOn` reports (the port, or the path).
  * @module
  */
+import { checkNonEmptyString } from "../core/checks.ts";
 import { Ipaddr } from "../net/ipaddr.ts";
 import { Sockaddr, type StreamAddr, type TcpAddr, type UnixAddr } from "../net/sockaddr.ts";
 
@@ -89,15 +90,18 @@ export const WhereToListen = Object.freeze({
   },
 
   /**
-   * The Unix socket at `path`; `listeningOn` is the path. The file must not exist (it is
-   * removed when the server closes).
-   * @throws TypeError/RangeError for a bad path (see `Sockaddr.unix`).
+   * The Unix socket at `path`; `listeningOn` is the path. A stale socket file at the path (one
+   * whose server has gone: a connect to it is refused) is removed first; a live one makes the
+   * server fail with `AddressInUse`. The file is removed when the server closes, if it is still
+   * the server's socket.
+   * @throws TypeError/RangeError for a bad or empty path (see `Sockaddr.unix`).
    * @example
    * ```ts
    * const where = Tcp.WhereToListen.onFile("/tmp/app.sock");
    * ```
    */
   onFile(path: string): WhereToListenUnix {
+    checkNonEmptyString("path", path);
     return Object.freeze({ address: Sockaddr.unix(path), listeningOn: pathOf });
   },
 });

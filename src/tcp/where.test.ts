@@ -36,7 +36,7 @@ describe("WhereToConnect", () => {
     );
     expect(() =>
       WhereToConnect.hostAndPort("h", 1, { viaLocalInterface: 5 as unknown as string }),
-    ).toThrow("viaLocalInterface must be an Ipaddr or its text, got number 5");
+    ).toThrow("viaLocalInterface must be an Ipaddr or its text, got 5");
   });
 });
 

@@ -79,7 +79,7 @@ describe("Writer", () => {
   test("write() takes only strings and bytes", async () => {
     const w = new Writer(new TestSink());
     expect(() => w.write(42 as unknown as string)).toThrow(
-      "data must be a string or a Uint8Array, got number 42",
+      "data must be a string or a Uint8Array, got 42",
     );
     expect(() => w.schedule("x" as unknown as Uint8Array)).toThrow(TypeError);
     expect(() => new Writer({} as TestSink)).toThrow(TypeError);
@@ -262,7 +262,7 @@ describe("Writer", () => {
   test("bufferAgeLimit is checked", () => {
     const sink = new TestSink();
     expect(() => new Writer(sink, { bufferAgeLimit: { atMost: 0 } })).toThrow(
-      "bufferAgeLimit.atMost must be a number of ms > 0, got number 0",
+      "bufferAgeLimit.atMost must be a number of ms > 0, got 0",
     );
     expect(() => new Writer(sink, { bufferAgeLimit: "forever" as unknown as "unlimited" })).toThrow(
       'bufferAgeLimit must be { atMost: ms } or "unlimited", got "forever"',

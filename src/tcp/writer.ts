@@ -4,7 +4,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { checkCount, describe } from "../core/_checks.ts";
+import { checkCount, show } from "../core/checks.ts";
 import {
   awaitCancellable,
   Cancel,
@@ -108,11 +108,11 @@ const FLUSH_CONTEXT = new CancelContext(null);
 export function checkBufferAgeLimit(limit: unknown, name = "bufferAgeLimit"): number {
   if (limit === "unlimited") return Infinity;
   if (typeof limit !== "object" || limit === null || !("atMost" in limit)) {
-    throw new TypeError(`${name} must be { atMost: ms } or "unlimited", got ${describe(limit)}`);
+    throw new TypeError(`${name} must be { atMost: ms } or "unlimited", got ${show(limit)}`);
   }
   const ms = (limit as { atMost: unknown }).atMost;
   if (typeof ms !== "number" || Number.isNaN(ms) || ms <= 0) {
-    throw new RangeError(`${name}.atMost must be a number of ms > 0, got ${describe(ms)}`);
+    throw new RangeError(`${name}.atMost must be a number of ms > 0, got ${show(ms)}`);
   }
   return ms;
 }
@@ -195,7 +195,7 @@ export class Writer implements AsyncDisposable, Watched {
    */
   constructor(sink: Sink, opts: WriterOptions = {}) {
     if (typeof sink?.write !== "function") {
-      throw new TypeError(`sink must be a Sink (with write), got ${describe(sink)}`);
+      throw new TypeError(`sink must be a Sink (with write), got ${show(sink)}`);
     }
     this.#sink = sink;
     const tryWrite = (sink as { tryWrite?: unknown }).tryWrite;
@@ -286,7 +286,7 @@ export class Writer implements AsyncDisposable, Watched {
     if (this.#state !== "open") throw this.#unusable("write");
     if (typeof data === "string") this.#writeString(data);
     else if (data instanceof Uint8Array) this.#writeBytes(data);
-    else throw new TypeError(`data must be a string or a Uint8Array, got ${describe(data)}`);
+    else throw new TypeError(`data must be a string or a Uint8Array, got ${show(data)}`);
   }
 
   /**
@@ -300,7 +300,7 @@ export class Writer implements AsyncDisposable, Watched {
   writeLine(line: string): void {
     if (this.#state !== "open") throw this.#unusable("writeLine");
     if (typeof line !== "string") {
-      throw new TypeError(`line must be a string, got ${describe(line)}`);
+      throw new TypeError(`line must be a string, got ${show(line)}`);
     }
     this.#writeString(line);
     this.#writeString("\n");
@@ -320,7 +320,7 @@ export class Writer implements AsyncDisposable, Watched {
   schedule(bytes: Uint8Array): void {
     if (this.#state !== "open") throw this.#unusable("schedule");
     if (!(bytes instanceof Uint8Array)) {
-      throw new TypeError(`bytes must be a Uint8Array, got ${describe(bytes)}`);
+      throw new TypeError(`bytes must be a Uint8Array, got ${show(bytes)}`);
     }
     const n = bytes.length;
     if (n === 0) return;

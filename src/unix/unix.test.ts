@@ -233,7 +233,7 @@ describe("Unix interop", () => {
   test("imports check their arguments", async () => {
     await Switch.run(async (sw) => {
       expect(() => Unix.importSocketStream(-1, { sw, closeUnix: true })).toThrow(
-        "fd must be an integer >= 0, got number -1",
+        "fd must be an integer >= 0, got -1",
       );
       expect(() =>
         Unix.importSocketStream(0, { sw } as unknown as { sw: Switch; closeUnix: boolean }),

@@ -100,10 +100,10 @@ describe("connect errors", () => {
           net.connect("tcp:127.0.0.1:1", {} as unknown as { sw: Switch }),
         ).rejects.toThrow(new TypeError("connect: option sw (a Switch) is required"));
         await expect(net.listen("tcp:127.0.0.1:0", { sw, backlog: -1 })).rejects.toThrow(
-          new RangeError("backlog must be an integer >= 0, got number -1"),
+          new RangeError("backlog must be an integer in 0..65535, got -1"),
         );
         await expect(net.listen("tcp:127.0.0.1:0", { sw, backlog: 1.5 })).rejects.toThrow(
-          new RangeError("backlog must be an integer >= 0, got number 1.5"),
+          new RangeError("backlog must be an integer in 0..65535, got 1.5"),
         );
         await expect(
           net.connect(Sockaddr.unix(tmpSockPath("x")), { sw, bindTo: "tcp:127.0.0.1:0" }),

@@ -295,7 +295,7 @@ describe("addresses", () => {
         client.setNoDelay(false);
         client.setNoDelay(true);
         expect(() => client.setNoDelay(1 as unknown as boolean)).toThrow(
-          new TypeError("enabled must be a boolean, got number 1"),
+          new TypeError("enabled must be a boolean, got 1"),
         );
       }),
     );

@@ -297,7 +297,16 @@ describe("runServerInDomains()", () => {
       );
       expect(() =>
         runServerInDomains(listener, { ...base, domains: 1, maxConnections: 0 }),
-      ).toThrow("maxConnections must be > 0, got 0");
+      ).toThrow(new RangeError("maxConnections must be an integer > 0, got 0"));
+      expect(() =>
+        runServerInDomains(listener, { ...base, domains: 1, maxConnections: null as never }),
+      ).toThrow(new TypeError("maxConnections must be an integer > 0, got null"));
+      expect(() => runServerInDomains(listener, { ...base, domains: 1, backlog: 1e9 })).toThrow(
+        new RangeError("backlog must be an integer in 0..65535, got 1000000000"),
+      );
+      expect(() => runServerInDomains(null as never, { ...base, domains: 1 })).toThrow(
+        new TypeError("runServerInDomains: listener must be a ListeningSocket, got null"),
+      );
       expect(() =>
         runServerInDomains(listener, { ...base, handlerModule: "./x.ts", domains: 1 }),
       ).toThrow(/handlerModule must be a URL/);

@@ -401,10 +401,10 @@ describe("Tcp.connectSock()", () => {
         Tcp.connectSock(where, { net, interrupt: 5 as unknown as AbortSignal }),
       ).rejects.toThrow("interrupt must be an AbortSignal or a promise, got number");
       await expect(Tcp.connect(where, { net, readerBufferSize: 0 })).rejects.toThrow(
-        "readerBufferSize must be an integer > 0, got number 0",
+        "readerBufferSize must be an integer > 0, got 0",
       );
       await expect(Tcp.connect(where, { net, bufferAgeLimit: { atMost: -1 } })).rejects.toThrow(
-        "bufferAgeLimit.atMost must be a number of ms > 0, got number -1",
+        "bufferAgeLimit.atMost must be a number of ms > 0, got -1",
       );
       await expect(Tcp.connectSock({} as never, { net })).rejects.toThrow(
         /where must be a Tcp.WhereToConnect/,

@@ -119,14 +119,14 @@ describe("readerMaxLine", () => {
     const bad = (opts: object) =>
       Tcp.Server.create(local(), async () => {}, { onHandlerError: "raise", ...opts });
     await expect(bad({ readerMaxLine: 0 })).rejects.toThrow(
-      "readerMaxLine must be an integer > 0, got number 0",
+      "readerMaxLine must be an integer > 0, got 0",
     );
     await expect(bad({ writerMaxBuffered: "1M" })).rejects.toThrow(
       'writerMaxBuffered must be an integer > 0, got "1M"',
     );
     await expect(
       Tcp.connect(Tcp.WhereToConnect.hostAndPort("127.0.0.1", 9), { readerMaxLine: -1 }),
-    ).rejects.toThrow("readerMaxLine must be an integer > 0, got number -1");
+    ).rejects.toThrow("readerMaxLine must be an integer > 0, got -1");
   });
 });
 
@@ -256,10 +256,10 @@ describe("backlog and the accept queue", () => {
     await run(async (env) => {
       await Switch.run(async (sw) => {
         await expect(env.net.listen("tcp:127.0.0.1:0", { sw, backlog: -1 })).rejects.toThrow(
-          "backlog must be an integer >= 0, got number -1",
+          "backlog must be an integer in 0..65535, got -1",
         );
         await expect(env.net.listen("tcp:127.0.0.1:0", { sw, acceptQueue: 0 })).rejects.toThrow(
-          "acceptQueue must be an integer > 0, got number 0",
+          "acceptQueue must be an integer > 0, got 0",
         );
         expect([DEFAULT_BACKLOG, DEFAULT_ACCEPT_QUEUE]).toEqual([1024, 4096]);
         const l = await env.net.listen("tcp:127.0.0.1:0", { sw });

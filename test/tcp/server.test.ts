@@ -173,7 +173,7 @@ describe("Tcp.Server.create()", () => {
           onHandlerError: "raise",
           readerBufferSize: 1.5,
         }),
-      ).rejects.toThrow("readerBufferSize must be an integer > 0, got number 1.5");
+      ).rejects.toThrow("readerBufferSize must be an integer > 0, got 1.5");
       await expect(
         Tcp.Server.create(local(), shout, {
           net: env.net,
@@ -276,7 +276,7 @@ describe("Tcp.Server.createSock()", () => {
           onHandlerError: "raise",
           backlog: -1,
         }),
-      ).rejects.toThrow("backlog must be an integer >= 0, got number -1");
+      ).rejects.toThrow("backlog must be an integer in 0..65535, got -1");
     });
   });
 
@@ -323,13 +323,27 @@ describe("Tcp.Server.createSock()", () => {
           ...opts,
         } as Parameters<typeof Tcp.Server.createSock>[2]);
       await expect(bad({ maxConnections: 0 })).rejects.toThrow(
-        "maxConnections must be an integer > 0, got number 0",
+        new RangeError("maxConnections must be an integer > 0, got 0"),
       );
       await expect(bad({ maxConnections: 2.5 })).rejects.toThrow(
-        "maxConnections must be an integer > 0, got number 2.5",
+        new RangeError("maxConnections must be an integer > 0, got 2.5"),
+      );
+      await expect(bad({ maxConnections: "10" })).rejects.toThrow(
+        new TypeError('maxConnections must be an integer > 0, got "10"'),
+      );
+      await expect(bad({ maxConnections: null })).rejects.toThrow(
+        new TypeError("maxConnections must be an integer > 0, got null"),
+      );
+      await expect(bad({ backlog: 1e9 })).rejects.toThrow(
+        new RangeError("backlog must be an integer in 0..65535, got 1000000000"),
       );
       await expect(bad({ maxAcceptsPerBatch: 0 })).rejects.toThrow(
-        "maxAcceptsPerBatch must be an integer > 0, got number 0",
+        "maxAcceptsPerBatch must be an integer > 0, got 0",
+      );
+      await expect(bad({ onHandlerError: undefined })).rejects.toThrow(
+        new TypeError(
+          'Tcp.Server.createSock: option onHandlerError is required ("raise", "ignore" or { call(addr, err) })',
+        ),
       );
       await expect(bad({ onHandlerError: "log" })).rejects.toThrow(
         'onHandlerError must be "raise", "ignore" or { call(addr, err) }, got "log"',
@@ -339,7 +353,7 @@ describe("Tcp.Server.createSock()", () => {
       ).rejects.toThrow("Tcp.Server.createSock: options with onHandlerError are required");
       await expect(
         Tcp.Server.createSock(local(), 1 as never, { net, onHandlerError: "raise" }),
-      ).rejects.toThrow("handler must be a function, got number 1");
+      ).rejects.toThrow("handler must be a function, got 1");
       await expect(bad({ onWarning: 3 })).rejects.toThrow("onWarning must be a function");
     });
     expect(() => Tcp.WhereToListen.onPort(-1)).toThrow(RangeError);
@@ -786,7 +800,7 @@ describe("setDropIncomingConnections()", () => {
       expect(await ask(env, server.listeningOn, "back")).toBe("BACK");
       expect(calls).toBe(1);
       expect(() => server.setDropIncomingConnections(1 as unknown as boolean)).toThrow(
-        "drop must be a boolean, got number 1",
+        "drop must be a boolean, got 1",
       );
     });
   });
