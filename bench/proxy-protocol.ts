@@ -50,6 +50,9 @@ function perSecond(f: () => void): number {
 const naive = (b: Uint8Array): number => Buffer.from(b).toString("latin1").split(" ").length;
 
 const results: Record<string, number[]> = {};
+function record(name: string, rate: number): void {
+  results[name] = [...(results[name] ?? []), rate];
+}
 for (let r = 0; r < ROUNDS; r++) {
   for (const [name, bytes] of Object.entries(inputs)) {
     let sink = 0;
@@ -58,9 +61,12 @@ for (let r = 0; r < ROUNDS; r++) {
       if (p.status === "done") sink += p.length;
     });
     if (sink === 0) throw new Error(`${name}: not parsed`);
-    (results[name] ??= []).push(rate);
+    record(name, rate);
   }
-  (results["naive v1 split (floor)"] ??= []).push(perSecond(() => naive(inputs["v1 TCP4"])));
+  record(
+    "naive v1 split (floor)",
+    perSecond(() => naive(inputs["v1 TCP4"])),
+  );
 }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 console.log(`proxy-protocol: ${N} parses x ${ROUNDS} rounds, node ${process.version}`);

@@ -152,7 +152,7 @@ function parseLine(text: string): ProxyParse {
   }
   if (proto !== "TCP4" && proto !== "TCP6") return invalid(`an unknown protocol ${show(proto)}`);
   if (fields.length !== 5) return invalid(`${fields.length - 1} fields after ${proto}, not 4`);
-  const [, src, dst, sport, dport] = fields as [string, string, string, string, string];
+  const [, , , sport, dport] = fields as [string, string, string, string, string];
   const ips: Ipaddr[] = [];
   for (let i = 0; i < 4; i++) {
     const f = fields[i + 1]!;
