@@ -25,10 +25,11 @@ import {
 import { ListeningSocketBase } from "../net/listening-socket-base.ts";
 import { checkSwitch } from "../net/net-base.ts";
 import type { StreamAddr } from "../net/sockaddr.ts";
-import type { AcceptOptions, ListenOptions, StreamSocket } from "../net/types.ts";
+import type { AcceptOptions, ListenOptions, StreamSocket, TlsServerContext } from "../net/types.ts";
 import { closedError, errorCode, toIoError } from "./errors.ts";
 import { unixAddrOf } from "./native-addr.ts";
 import { inetName, NodeStreamSocket, tcpAddrOf } from "./stream-socket.ts";
+import { TlsAcceptor } from "./tls-accept.ts";
 import { type HasUnixFd, handleFd, unixFd } from "./unix-fd.ts";
 
 const kOwner = Symbol("weir.NodeListeningSocket");
@@ -182,6 +183,8 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
   #dropped = 0;
   #acceptErrors = 0;
   #lastAcceptError: IoError | null = null;
+  /** With `tls`: wraps each accepted connection. */
+  #tls: TlsAcceptor | null = null;
 
   private constructor(server: Server, addr: StreamAddr, backlog: number) {
     super();
@@ -219,6 +222,7 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
     fd?: number,
   ): Promise<NodeListeningSocket> {
     const { sw, backlog } = opts;
+    const tls = opts.tls === undefined ? null : new TlsAcceptor(opts.tls);
     if (
       fd === undefined &&
       addr.type === "unix" &&
@@ -229,6 +233,7 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
     }
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
     const ls = new NodeListeningSocket(server, addr, backlog);
+    ls.#tls = tls;
     ls.#release = sw.onRelease(() => ls.close());
     // listen(2)'s backlog hardly matters here (libuv accepts at once); Node reads 0 as "default"
     const listenOpts: NodeListenOptions =
@@ -315,11 +320,12 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
       }
       peer = a;
     } else peer = unixAddrOf("");
-    const sock = new NodeStreamSocket(raw, {
+    const init = {
       kind: this.#kind,
       peerAddr: peer,
       localAddr: this.#kind === "unix" ? this.#addr : undefined,
-    });
+    };
+    const sock = this.#tls === null ? new NodeStreamSocket(raw, init) : this.#tls.wrap(raw, init);
     const w = this.#waiters.shift();
     if (w !== undefined) w.give(sock);
     else if (this.#queue.length < this.#limit) this.#queue.push(sock);
@@ -361,6 +367,19 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
   /** The address listened on (with the port the OS chose, for port 0). */
   get listeningAddr(): StreamAddr {
     return this.#addr;
+  }
+
+  /**
+   * Replaces the TLS certificates and settings for the handshakes that start from now on,
+   * without closing the socket (certificate renewal).
+   * @throws TypeError if the socket does not serve TLS, or for bad options; IoError `Tls`
+   *   `Certificate` for a bad PEM (the old settings then stay).
+   */
+  setTlsContext(ctx: TlsServerContext): void {
+    if (this.#tls === null) {
+      throw new TypeError("setTlsContext: this listening socket does not serve TLS");
+    }
+    this.#tls.setContext(ctx);
   }
 
   /** How many connections were closed at once because the accept queue was full. */

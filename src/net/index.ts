@@ -34,8 +34,14 @@ export type {
   GetaddrinfoOptions,
   ListeningSocket,
   ListenOptions,
+  Pem,
   SendOptions,
   StreamSocket,
+  TlsCertificate,
+  TlsConnectOptions,
+  TlsListenOptions,
+  TlsServerContext,
+  TlsSocket,
 } from "./types.ts";
 export type { TcpConnectOptions } from "./with-tcp-connect.ts";
 

@@ -22,6 +22,8 @@ import type {
   ListenOptions,
   Net,
   StreamSocket,
+  TlsConnectOptions,
+  TlsSocket,
 } from "./types.ts";
 
 /** Checks the `sw` option. @throws TypeError if it is missing. */
@@ -73,6 +75,11 @@ export abstract class NetBase implements Net {
     opts: BlockingOptions,
   ): Promise<[string, string]>;
 
+  connect(
+    addr: SockaddrLike,
+    opts: ConnectOptions & { readonly tls: TlsConnectOptions },
+  ): Promise<TlsSocket>;
+  connect(addr: SockaddrLike, opts: ConnectOptions): Promise<StreamSocket>;
   async connect(addr: SockaddrLike, opts: ConnectOptions): Promise<StreamSocket> {
     const a = Sockaddr.stream(addr);
     checkNamed(a, "connect");

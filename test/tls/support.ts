@@ -1,0 +1,76 @@
+/**
+ * Helpers for the TLS tests: the fixture certificates (see test/fixtures/tls/README.md), and
+ * node:tls servers and clients that no one here wrote, to talk to weir's.
+ */
+import { readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import * as tls from "node:tls";
+
+const dir = new URL("../fixtures/tls/", import.meta.url);
+
+/** A fixture file's PEM text. */
+export function pem(name: string): string {
+  return readFileSync(new URL(name, dir), "utf8");
+}
+
+/** The fixtures: the CA, the localhost server, a second name, a client, an expired one. */
+export const certs = {
+  ca: pem("ca.crt"),
+  server: { cert: pem("server.crt"), key: pem("server.key") },
+  other: { cert: pem("other.crt"), key: pem("other.key") },
+  client: { cert: pem("client.crt"), key: pem("client.key") },
+  expired: { cert: pem("expired.crt"), key: pem("expired.key") },
+};
+
+/** A node:tls server on 127.0.0.1 (port chosen by the OS); closing destroys its connections. */
+export async function nodeTlsServer(
+  opts: tls.TlsOptions,
+  onSocket: (s: tls.TLSSocket) => void,
+): Promise<{ port: number; server: tls.Server } & AsyncDisposable> {
+  const server = tls.createServer({ allowHalfOpen: true, ...opts }, onSocket);
+  const sockets = new Set<import("node:net").Socket>();
+  server.on("connection", (s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  // Failed handshakes are the tests' business: they check the client's side
+  server.on("tlsClientError", () => {});
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    server,
+    async [Symbol.asyncDispose]() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Connects a node:tls client and waits for its handshake (rejecting with its error). */
+export function nodeTlsConnect(opts: tls.ConnectionOptions): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host: "127.0.0.1", ...opts });
+    s.once("secureConnect", () => {
+      s.off("error", reject);
+      resolve(s);
+    });
+    s.once("error", (e) => {
+      s.destroy();
+      reject(e);
+    });
+  });
+}
+
+/** Reads a node:tls socket to its end (as text). */
+export function readToEnd(s: import("node:stream").Readable): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = "";
+    s.setEncoding("utf8");
+    s.on("data", (c: string) => {
+      out += c;
+    });
+    s.once("end", () => resolve(out));
+    s.once("error", reject);
+  });
+}
