@@ -5,6 +5,7 @@
  * @module
  */
 import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import { type SecureContext, TLSSocket, type TLSSocketOptions } from "node:tls";
 import type { TlsListenOptions, TlsServerContext } from "../net/types.ts";
 import { listenTls, type ServerTls, serverTls } from "../tls/options.ts";
@@ -59,7 +60,7 @@ export class TlsAcceptor {
   }
 
   /** Wraps an accepted connection; its handshake starts now, under the time limit. */
-  wrap(raw: Socket, init: StreamSocketInit): NodeTlsSocket {
+  wrap(raw: Socket | Duplex, init: StreamSocketInit): NodeTlsSocket {
     // allowHalfOpen is passed on to the TLSSocket, though @types/node does not list it
     const opts = { ...this.#options, allowHalfOpen: true } as TLSSocketOptions;
     return new NodeTlsSocket(new TLSSocket(raw, opts), {

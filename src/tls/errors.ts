@@ -50,11 +50,24 @@ export function handshakeError(e: unknown, peer: StreamAddr | undefined): unknow
       : new IoError({
           kind: "Tls",
           reason: isCertificateCode(codeOf(e)) ? "Certificate" : "Handshake",
-          cause: e instanceof IoError ? (e.err.cause ?? e) : e,
+          cause: readable(e instanceof IoError ? (e.err.cause ?? e) : e),
         });
   return err.addContext(
     `TLS handshake with ${peer === undefined ? "peer" : Sockaddr.format(peer)}`,
   );
+}
+
+/**
+ * OpenSSL's messages carry a hex prefix and a source path (`40...:error:0A000460:SSL
+ * routines:ssl3_read_bytes:tlsv1 alert no application protocol:../deps/...`): keep its
+ * `reason` ("tlsv1 alert no application protocol") as the message, with the original error as
+ * its `cause` and the same `code`.
+ */
+function readable(e: unknown): unknown {
+  if (!(e instanceof Error)) return e;
+  const reason = (e as { reason?: unknown }).reason;
+  if (typeof reason !== "string" || reason === "" || !e.message.includes(":error:")) return e;
+  return Object.assign(new Error(reason, { cause: e }), { code: codeOf(e) });
 }
 
 /**
