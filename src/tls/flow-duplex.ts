@@ -18,20 +18,25 @@ const READ_SIZE = 64 * 1024;
  * more (bounded by Node's high-water mark). `end()` shuts the flow down for sending;
  * `destroy()` closes it.
  *
- * `onEnd` is called when the flow reaches its end of file, after every byte read before has
- * been handed on (Node's `'end'` comes later): the TLS layer uses it to tell a close_notify
- * from a cut connection.
+ * Node's TLS engine finishes some of its work on later turns of the event loop (a write is
+ * done one `setImmediate` after its callback): after each hand-over, the mock backend is asked
+ * (`Scheduler.hold`) not to take the quiet turns in between for a deadlock.
  */
 export class FlowDuplex extends Duplex {
   readonly #flow: TwoWay;
   readonly #ctx: FiberContext;
   #reading = false;
-  onEnd: (() => void) | null = null;
 
   constructor(flow: TwoWay, ctx: FiberContext) {
     super({ allowHalfOpen: true });
     this.#flow = flow;
     this.#ctx = ctx;
+  }
+
+  /** Holds the mock run (if any) for two turns of the event loop: Node's follow-up work runs first. */
+  #settle(): void {
+    const release = this.#ctx.scheduler.hold?.();
+    if (release !== undefined) setImmediate(() => setImmediate(release));
   }
 
   override _read(): void {
@@ -51,20 +56,23 @@ export class FlowDuplex extends Duplex {
       }
     } catch (e) {
       this.#reading = false;
-      if (e instanceof EndOfFile) {
-        this.onEnd?.();
-        this.push(null);
-      } else if (!this.destroyed) this.destroy(isCancelled(e) ? new Error(e.message) : asError(e));
+      this.#settle();
+      if (e instanceof EndOfFile) this.push(null);
+      else if (!this.destroyed) this.destroy(isCancelled(e) ? new Error(e.message) : asError(e));
       return;
     }
     this.#reading = false;
+    this.#settle();
     if (!this.destroyed) this.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
     runInFiber(this.#ctx, () =>
       this.#flow.write([chunk]).then(
-        () => cb(),
+        () => {
+          this.#settle();
+          cb();
+        },
         (e: unknown) => cb(asError(e)),
       ),
     );
@@ -73,7 +81,10 @@ export class FlowDuplex extends Duplex {
   override _writev(chunks: Array<{ chunk: Buffer }>, cb: (e?: Error | null) => void): void {
     runInFiber(this.#ctx, () =>
       this.#flow.write(chunks.map((c) => c.chunk)).then(
-        () => cb(),
+        () => {
+          this.#settle();
+          cb();
+        },
         (e: unknown) => cb(asError(e)),
       ),
     );
@@ -82,7 +93,10 @@ export class FlowDuplex extends Duplex {
   override _final(cb: (e?: Error | null) => void): void {
     runInFiber(this.#ctx, () =>
       this.#flow.shutdown("send").then(
-        () => cb(),
+        () => {
+          this.#settle();
+          cb();
+        },
         (e: unknown) => cb(asError(e)),
       ),
     );

@@ -74,3 +74,62 @@ export function readToEnd(s: import("node:stream").Readable): Promise<string> {
     s.once("error", reject);
   });
 }
+
+/** A TCP relay to 127.0.0.1:`target` that records what the client sent and can cut it short. */
+export async function relay(target: number): Promise<
+  {
+    port: number;
+    /** Everything the client sent so far. */
+    sent(): Buffer;
+    /** Resolves when the client's FIN has come through. */
+    clientEnded: Promise<void>;
+    /** Sends FIN to the server now, whatever the client does (a middlebox cutting in). */
+    cut(): void;
+  } & AsyncDisposable
+> {
+  const { createServer, connect } = await import("node:net");
+  const chunks: Buffer[] = [];
+  const ended = Promise.withResolvers<void>();
+  const open = new Set<import("node:net").Socket>();
+  let upstream: import("node:net").Socket | undefined;
+  const server = createServer({ allowHalfOpen: true }, (down) => {
+    const up = connect({ host: "127.0.0.1", port: target, allowHalfOpen: true });
+    upstream = up;
+    for (const s of [down, up]) {
+      open.add(s);
+      s.on("close", () => open.delete(s));
+      s.on("error", () => {});
+    }
+    down.on("data", (b: Buffer) => {
+      chunks.push(b);
+      if (!up.writableEnded) up.write(b);
+    });
+    down.on("end", () => {
+      ended.resolve();
+      up.end();
+    });
+    up.pipe(down);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    sent: () => Buffer.concat(chunks),
+    clientEnded: ended.promise,
+    cut: () => upstream?.end(),
+    async [Symbol.asyncDispose]() {
+      for (const s of open) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** The TLS records in `bytes`, as "TYPE:LENGTH" (23 is application data, 22 handshake, ...). */
+export function records(bytes: Buffer): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 5 <= bytes.length; ) {
+    const len = bytes.readUInt16BE(i + 3);
+    out.push(`${bytes[i]}:${len}`);
+    i += 5 + len;
+  }
+  return out;
+}
