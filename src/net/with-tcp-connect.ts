@@ -3,7 +3,7 @@
  * @module
  */
 import { IoError, Switch, type TimeLimit, Timeout } from "../core/index.ts";
-import type { Net, StreamSocket } from "./types.ts";
+import type { Net, StreamSocket, TlsConnectOptions } from "./types.ts";
 
 /** Options of {@link withTcpConnect}. */
 export interface TcpConnectOptions {
@@ -13,6 +13,11 @@ export interface TcpConnectOptions {
   readonly service: string;
   /** The limit for each connection attempt (`Timeout.ms(clock, n)`); none by default. */
   readonly timeout?: TimeLimit | undefined;
+  /**
+   * Run TLS over the connection (see `net.connect`'s `tls`); the server name defaults to
+   * `host`. The handshake counts in each attempt's `timeout`.
+   */
+  readonly tls?: TlsConnectOptions | undefined;
 }
 
 /**
@@ -41,6 +46,7 @@ export function withTcpConnect<T>(
     throw new TypeError(`service must be a string, got ${typeof service}`);
   }
   const timeout = opts.timeout ?? Timeout.none;
+  const withTls = opts.tls === undefined ? {} : { tls: { serverName: host, ...opts.tls } };
   return Switch.run(async (sw) => {
     let conn: StreamSocket;
     try {
@@ -51,7 +57,7 @@ export function withTcpConnect<T>(
       conn = await tryEach(addrs.length, async (i, last) => {
         const addr = addrs[i] as (typeof addrs)[number];
         try {
-          return await timeout.run(() => net.connect(addr, { sw }));
+          return await timeout.run(() => net.connect(addr, { sw, ...withTls }));
         } catch (e) {
           if (last && e instanceof Timeout) {
             throw new IoError({ kind: "ConnectionFailure", reason: "Timeout" });

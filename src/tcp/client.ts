@@ -13,7 +13,7 @@ import {
   suspend,
 } from "../core/index.ts";
 import { Sockaddr, type TcpAddr } from "../net/sockaddr.ts";
-import type { Net, StreamSocket } from "../net/types.ts";
+import type { Net, StreamSocket, TlsConnectOptions } from "../net/types.ts";
 import {
   checkReaderBufferSize,
   OwnedSocket,
@@ -49,6 +49,11 @@ export interface ConnectSockOptions extends TcpEnvOptions {
    * belongs to the caller, who must close it (as in Async).
    */
   readonly sw?: Switch | undefined;
+  /**
+   * Run TLS over the connection (see `net.connect`'s `tls`); the server name defaults to the
+   * host name of `WhereToConnect.hostAndPort`. The handshake counts in `timeout`.
+   */
+  readonly tls?: TlsConnectOptions | undefined;
 }
 
 /** Options of {@link connect}. */
@@ -77,6 +82,7 @@ interface Checked {
   readonly clock: Clock;
   readonly timeout: number;
   readonly interrupt: AbortSignal | PromiseLike<unknown> | undefined;
+  readonly tls: TlsConnectOptions | undefined;
 }
 
 function isThenable(x: unknown): x is PromiseLike<unknown> {
@@ -105,6 +111,7 @@ function check(where: WhereToConnect, opts: ConnectOptions | undefined, what: st
     clock: resolveClock(opts, what),
     timeout,
     interrupt,
+    tls: opts?.tls,
   };
 }
 
@@ -130,14 +137,20 @@ function waitInterrupt(interrupt: AbortSignal | PromiseLike<unknown>): Promise<u
 }
 
 /** Connects to one of `where`'s addresses (no time limit); the socket is attached to `sw`. */
-async function connectTo(net: Net, where: WhereToConnect, sw: Switch): Promise<StreamSocket> {
+async function connectTo(
+  net: Net,
+  where: WhereToConnect,
+  sw: Switch,
+  tls: TlsConnectOptions | undefined,
+): Promise<StreamSocket> {
+  const withTls = tls === undefined ? {} : { tls };
   switch (where.kind) {
     case "unix":
-      return await net.connect(where.address, { sw });
+      return await net.connect(where.address, { sw, ...withTls });
     case "inet": {
       const via = where.viaLocalInterface;
       const bindTo = via === undefined ? undefined : Sockaddr.tcp(via, 0);
-      return await net.connect(where.address, { sw, bindTo });
+      return await net.connect(where.address, { sw, bindTo, ...withTls });
     }
     case "hostAndPort": {
       const via = where.viaLocalInterface;
@@ -151,9 +164,10 @@ async function connectTo(net: Net, where: WhereToConnect, sw: Switch): Promise<S
           throw new IoError({ kind: "ConnectionFailure", reason: "NoMatchingAddresses" });
         }
         const bindTo = via === undefined ? undefined : Sockaddr.tcp(via, 0);
+        const named = tls === undefined ? {} : { tls: { serverName: where.host, ...tls } };
         for (let i = 0; ; i++) {
           try {
-            return await net.connect(addrs[i] as TcpAddr, { sw, bindTo });
+            return await net.connect(addrs[i] as TcpAddr, { sw, bindTo, ...named });
           } catch (e) {
             if (i === addrs.length - 1 || !(e instanceof IoError)) throw e;
           }
@@ -176,7 +190,7 @@ async function attempt(c: Checked, where: WhereToConnect, sw: Switch): Promise<S
   if (interrupt instanceof AbortSignal && interrupt.aborted) {
     throw new ConnectionAttemptAborted(label, interrupt.reason);
   }
-  const branches: Array<() => Promise<StreamSocket>> = [() => connectTo(c.net, where, sw)];
+  const branches: Array<() => Promise<StreamSocket>> = [() => connectTo(c.net, where, sw, c.tls)];
   if (timeout !== Infinity) {
     branches.push(async () => {
       await clock.sleep(timeout);
@@ -190,7 +204,7 @@ async function attempt(c: Checked, where: WhereToConnect, sw: Switch): Promise<S
     });
   }
   const sock =
-    branches.length === 1 ? await connectTo(c.net, where, sw) : await Fiber.any(branches);
+    branches.length === 1 ? await connectTo(c.net, where, sw, c.tls) : await Fiber.any(branches);
   sock.setNoDelay(true);
   return sock;
 }

@@ -21,7 +21,7 @@ import {
   suspend,
 } from "../core/index.ts";
 import { Sockaddr, type StreamAddr } from "../net/sockaddr.ts";
-import type { ListeningSocket, Net, StreamSocket } from "../net/types.ts";
+import type { ListeningSocket, Net, StreamSocket, TlsListenOptions } from "../net/types.ts";
 import { checkReaderBufferSize, withReaderWriter } from "./connection.ts";
 import { type Deferred, deferred } from "./deferred.ts";
 import { resolveClock, resolveNet, type TcpEnvOptions } from "./env.ts";
@@ -77,6 +77,11 @@ export interface ServerOptions<A extends StreamAddr = StreamAddr> extends TcpEnv
   readonly sw?: Switch | undefined;
   /** Where warnings go (at limit, accept failures). Default: `process.emitWarning`. */
   readonly onWarning?: ((message: string) => void) | undefined;
+  /**
+   * Serve TLS (see `net.listen`'s `tls`): each connection's handshake runs in its fiber before
+   * the handler, and a failed one goes to `onHandlerError`, never to the handler.
+   */
+  readonly tls?: TlsListenOptions | undefined;
 }
 
 /** Options of {@link Server.create}. */
@@ -216,6 +221,7 @@ interface Config<A extends StreamAddr> {
   readonly socket: ListeningSocket | undefined;
   readonly sw: Switch | undefined;
   readonly warn: (message: string) => void;
+  readonly tls: TlsListenOptions | undefined;
 }
 
 function checkOptions<A extends StreamAddr>(
@@ -273,6 +279,7 @@ function checkOptions<A extends StreamAddr>(
     socket,
     sw,
     warn,
+    tls: opts.tls,
   };
 }
 
@@ -441,9 +448,15 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
           sw: owner.sw,
           backlog: cfg.backlog,
           reuseAddr: where.address.type === "tcp",
+          ...(cfg.tls === undefined ? {} : { tls: cfg.tls }),
         }));
       const listeningOn = where.listeningOn(listener.listeningAddr as A);
-      server = new Server<A, L>(listener, owner, cfg, listeningOn, serveConn);
+      // A TLS socket's handshake runs first, in the connection's fiber; its failure is not the handler's
+      const serve = (conn: Conn): Promise<void> =>
+        conn.sock.handshake === undefined
+          ? serveConn(conn)
+          : conn.sock.handshake().then(() => serveConn(conn));
+      server = new Server<A, L>(listener, owner, cfg, listeningOn, serve);
     } catch (e) {
       if (listener !== undefined) await listener.close().catch(() => {});
       owner.stop();
