@@ -19,6 +19,14 @@ import { listenAddress, withConnection } from "./endpoint.ts";
 import { describeErrorOneLine } from "./errors.ts";
 import { serveUntilStopped } from "./serve.ts";
 import { StopSignals } from "./signals.ts";
+import {
+  clientTls,
+  clientTlsFlags,
+  clientTlsHelp,
+  serverTls,
+  serverTlsFlags,
+  serverTlsHelp,
+} from "./tls-flags.ts";
 
 const HELP = `Usage: weir proxy --listen ADDR --to ADDR [options]
 
@@ -39,13 +47,17 @@ Options:
   --connect-timeout-ms MS  give up connecting to the target after MS ms (default 10000)
   --drain-ms MS            how long open connections may go on after a stop signal (default 5000)
   --backlog N              listen(2) backlog (default 1024)
+${serverTlsHelp}
+${clientTlsHelp("--to-tls")}
   --json                   print the lines as JSON objects
   -q, --quiet              no line per connection
   -h, --help               show this help
 
 Examples:
   weir proxy --listen 8080 --to unix:/run/app.sock
-  weir proxy --listen tcp:127.0.0.1:0 --to localhost:7000 --max-connections 100`;
+  weir proxy --listen tcp:127.0.0.1:0 --to localhost:7000 --max-connections 100
+  weir proxy --listen 8443 --to 8080 --tls-cert server.crt --tls-key server.key
+  weir proxy --listen 7000 --to example.com:443 --to-tls`;
 
 const options = {
   listen: { type: "string" },
@@ -56,6 +68,10 @@ const options = {
   backlog: { type: "string" },
   json: { type: "boolean" },
   quiet: { type: "boolean", short: "q" },
+  ...serverTlsFlags,
+  "to-tls": { type: "boolean" },
+  ca: clientTlsFlags.ca,
+  insecure: clientTlsFlags.insecure,
 } as const;
 
 /** How a forwarded connection ended. */
@@ -140,6 +156,8 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
     maxMs: 3_600_000,
   });
   const backlog = intOption("backlog", values.backlog, 1024, { min: 0, max: 65535 });
+  const tls = serverTls(values);
+  const toTls = clientTls(values, values["to-tls"] === true, "--to-tls");
   const json = values.json === true;
   const quiet = values.quiet === true;
   const status = (line: string): void => {
@@ -169,7 +187,7 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
       };
       let connected = false;
       try {
-        await withConnection(env.net, toEp, { clock, timeoutMs }, async (target) => {
+        await withConnection(env.net, toEp, { clock, timeoutMs, tls: toTls }, async (target) => {
           connected = true;
           rec.target = Sockaddr.format(target.peerAddr);
           await Fiber.both(
@@ -206,7 +224,12 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
       }
     };
     await Switch.run(async (sw) => {
-      const listener = await env.net.listen(addr, { sw, backlog, reuseAddr: true });
+      const listener = await env.net.listen(addr, {
+        sw,
+        backlog,
+        reuseAddr: true,
+        ...(tls === undefined ? {} : { tls }),
+      });
       const where = Sockaddr.format(listener.listeningAddr);
       io.out(
         json ? JSON.stringify({ event: "listening", address: where }) : `listening on ${where}`,

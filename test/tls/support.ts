@@ -62,6 +62,16 @@ export function nodeTlsConnect(opts: tls.ConnectionOptions): Promise<tls.TLSSock
   });
 }
 
+/** Reads a node:tls socket to its end (as bytes). */
+export function readBytes(s: import("node:stream").Readable): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    s.on("data", (c: Buffer) => chunks.push(c));
+    s.once("end", () => resolve(Buffer.concat(chunks)));
+    s.once("error", reject);
+  });
+}
+
 /** Reads a node:tls socket to its end (as text). */
 export function readToEnd(s: import("node:stream").Readable): Promise<string> {
   return new Promise((resolve, reject) => {
