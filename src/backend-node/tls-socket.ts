@@ -41,6 +41,9 @@ class Handshake {
     tls.once(this.#event, this.#onSecure);
     tls.once("error", this.#onError);
     tls.once("close", this.#onClose);
+    // With allowHalfOpen, a peer that leaves mid-handshake (a client refusing this
+    // certificate closes without a word) ends the stream without closing the socket
+    tls.once("end", this.#onClose);
     const ms = init.handshakeTimeout;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
@@ -63,6 +66,7 @@ class Handshake {
     this.#tls.off(this.#event, this.#onSecure);
     this.#tls.off("error", this.#onError);
     this.#tls.off("close", this.#onClose);
+    this.#tls.off("end", this.#onClose);
     const ws = [...this.#waiters];
     this.#waiters.clear();
     for (const w of ws) w();

@@ -174,3 +174,18 @@ test("setTlsContext() on a listener without tls is a TypeError", async () => {
     );
   });
 });
+
+test("listen() with tls: a client that refuses the certificate and leaves fails the handshake at once", async () => {
+  await withEchoServer(certs.expired, async (port, seen, errors) => {
+    const started = Date.now();
+    await expect(nodeTlsConnect({ port, ca: certs.ca, servername: "localhost" })).rejects.toThrow(
+      "certificate has expired",
+    );
+    await waitFor(errors, 1);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(seen).toEqual([]);
+    expect(messages(errors)[0]).toMatch(
+      /^Net Tls Handshake: .*\n {2}TLS handshake with tcp:127\.0\.0\.1:PORT$/,
+    );
+  });
+});
