@@ -94,7 +94,9 @@ if (!values["micro-only"]) {
 }
 
 if (!values["micro-only"]) {
-  section("TLS echo: weir (net.listen with tls + Flow.copy) vs raw node:tls (pipe), weir bench --tls");
+  section(
+    "TLS echo: weir (net.listen with tls + Flow.copy) vs raw node:tls (pipe), weir bench --tls",
+  );
   const env = {
     ...process.env,
     REPS: process.env.REPS ?? (quick ? "2" : "4"),

@@ -46,7 +46,19 @@ function measure(port: number, args: string[], key: string): number {
   const cli = resolve(root, "src/cli/main.ts");
   const r = spawnSync(
     process.execPath,
-    [cli, "bench", `tcp:127.0.0.1:${port}`, "--tls", "--ca", ca, ...args, "--duration", secs, "--json", "--quiet"],
+    [
+      cli,
+      "bench",
+      `tcp:127.0.0.1:${port}`,
+      "--tls",
+      "--ca",
+      ca,
+      ...args,
+      "--duration",
+      secs,
+      "--json",
+      "--quiet",
+    ],
     { encoding: "utf8" },
   );
   if (r.status !== 0) throw new Error(`weir bench failed: ${r.stderr}`);
@@ -78,12 +90,14 @@ async function open(port: number, n: number): Promise<tls.TLSSocket[]> {
   const caPem = readFileSync(ca);
   const conns: tls.TLSSocket[] = [];
   for (let i = 0; i < n; i += 50) {
-    const batch = Array.from({ length: Math.min(50, n - i) }, () =>
-      new Promise<tls.TLSSocket>((ok, fail) => {
-        const s = tls.connect({ host: "127.0.0.1", port, ca: caPem });
-        s.once("secureConnect", () => ok(s));
-        s.once("error", fail);
-      }),
+    const batch = Array.from(
+      { length: Math.min(50, n - i) },
+      () =>
+        new Promise<tls.TLSSocket>((ok, fail) => {
+          const s = tls.connect({ host: "127.0.0.1", port, ca: caPem });
+          s.once("secureConnect", () => ok(s));
+          s.once("error", fail);
+        }),
     );
     conns.push(...(await Promise.all(batch)));
   }

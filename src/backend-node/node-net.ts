@@ -103,6 +103,8 @@ export function connecting(raw: Socket, opts: NetConnectOpts, signal: AbortSigna
  * ```
  */
 export class NodeNet extends NetBase {
+  protected override readonly supportsTls: boolean = true;
+
   protected async backendConnect(addr: StreamAddr, opts: ConnectOptions): Promise<StreamSocket> {
     if (opts.tls !== undefined) return connectTls(addr, opts);
     const nodeOpts = connectOptions(addr, opts.bindTo);

@@ -54,6 +54,12 @@ export type UnboundDatagram = "udpv4" | "udpv6";
  * filter getaddrinfo results, identically for every backend.
  */
 export abstract class NetBase implements Net {
+  /**
+   * Whether `backendConnect` and `backendListen` handle the `tls` option. Backends that do not
+   * make `connect`/`listen` with `tls` throw a TypeError (never a plain socket instead).
+   */
+  protected readonly supportsTls: boolean = false;
+
   /** Connects to a checked stream address. Errors get context from {@link connect}. */
   protected abstract backendConnect(addr: StreamAddr, opts: ConnectOptions): Promise<StreamSocket>;
   /** Listens on a checked stream address. */
@@ -84,6 +90,7 @@ export abstract class NetBase implements Net {
     const a = Sockaddr.stream(addr);
     checkNamed(a, "connect");
     checkSwitch(opts?.sw, "connect");
+    this.#checkTls(opts.tls, "connect");
     opts.sw.check();
     try {
       return await this.backendConnect(a, opts);
@@ -96,6 +103,7 @@ export abstract class NetBase implements Net {
     const a = Sockaddr.stream(addr);
     checkNamed(a, "listen");
     checkSwitch(opts?.sw, "listen");
+    this.#checkTls(opts.tls, "listen");
     const { backlog } = opts;
     if (!Number.isInteger(backlog) || backlog < 0) {
       throw new RangeError(`backlog must be an integer >= 0, got ${String(backlog)}`);
@@ -105,6 +113,14 @@ export abstract class NetBase implements Net {
       return await this.backendListen(a, opts);
     } catch (e) {
       throw withContext(e, `listening on ${Sockaddr.format(a)}`);
+    }
+  }
+
+  #checkTls(tls: unknown, what: string): void {
+    if (tls !== undefined && !this.supportsTls) {
+      throw new TypeError(
+        `${what}: this network does not run TLS itself (option tls); run Tls.client or Tls.server over the connection`,
+      );
     }
   }
 

@@ -59,3 +59,19 @@ test("Tls.client() and Tls.server() run a session over Mock.Flow.pair, the same 
   `);
   expect(await session()).toEqual(first);
 });
+
+test("the mock network's connect() and listen() with tls are a TypeError: no plain socket instead", async () => {
+  await Mock.Backend.run(() =>
+    Switch.run(async (sw) => {
+      const net = Mock.Net.make("net");
+      const message =
+        "this network does not run TLS itself (option tls); run Tls.client or Tls.server over the connection";
+      await expect(net.connect("tcp:127.0.0.1:443", { sw, tls: {} })).rejects.toThrow(
+        new TypeError(`connect: ${message}`),
+      );
+      await expect(
+        net.listen("tcp:127.0.0.1:443", { sw, backlog: 1, tls: certs.server }),
+      ).rejects.toThrow(new TypeError(`listen: ${message}`));
+    }),
+  );
+});
