@@ -192,8 +192,3 @@ function isIpAddress(name: string): boolean {
     return false;
   }
 }
-
-/** A PEM value as Node takes it (for callers that build Node options themselves). */
-export function pemOption(x: Pem, name: string): string | Buffer {
-  return pem(x, name);
-}
