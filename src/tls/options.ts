@@ -15,7 +15,6 @@ import { checkMs } from "../core/clock.ts";
 import { IoError } from "../core/index.ts";
 import { Ipaddr } from "../net/ipaddr.ts";
 import type {
-  Pem,
   TlsCertificate,
   TlsConnectOptions,
   TlsListenOptions,
