@@ -11,6 +11,9 @@
  *    interleaved rounds, medians). Without them, `weir bench` (the CLI's load generator)
  *    drives the same servers instead.
  *
+ * 3. TLS echo servers: weir's against raw node:tls with `pipe`, driven by `weir bench --tls`
+ *    (bench/tls-ratio.ts): pingpong, stream, full handshakes per second, idle memory.
+ *
  * Usage: node bench/run.ts [--full] [--micro-only] [--net-only]
  * By default the run takes about 2 minutes (2 interleaved rounds of 2 s per load); `--full`
  * takes about 10 (4 rounds of 3 s, the whole BufRead input), for figures to quote.
@@ -89,6 +92,19 @@ if (!values["micro-only"]) {
       failures += code === 0 ? 0 : 1;
     }
   }
+}
+
+if (!values["micro-only"]) {
+  section(
+    "TLS echo: weir (net.listen with tls + Flow.copy) vs raw node:tls (pipe), weir bench --tls",
+  );
+  const env = {
+    ...process.env,
+    REPS: process.env.REPS ?? (quick ? "2" : "4"),
+    SECS: process.env.SECS ?? (quick ? "2" : "3"),
+    TLS_IDLE_N: process.env.TLS_IDLE_N ?? (quick ? "500" : "1000"),
+  };
+  failures += runScript([node, "bench/tls-ratio.ts"], env) === 0 ? 0 : 1;
 }
 
 process.exitCode = failures === 0 ? 0 : 1;

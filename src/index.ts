@@ -11,3 +11,4 @@ export * from "./net/index.ts";
 export { run } from "./run.ts";
 export type { ConnectOptions as TcpClientOptions } from "./tcp/index.ts";
 export * from "./tcp/index.ts";
+export * from "./tls/index.ts";

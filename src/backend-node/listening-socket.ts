@@ -22,11 +22,12 @@ import { Operation } from "../core/operation.ts";
 import { ListeningSocketBase } from "../net/listening-socket-base.ts";
 import { checkSwitch, DEFAULT_ACCEPT_QUEUE, DEFAULT_BACKLOG } from "../net/net-base.ts";
 import type { StreamAddr } from "../net/sockaddr.ts";
-import type { AcceptOptions, ListenOptions, StreamSocket } from "../net/types.ts";
+import type { AcceptOptions, ListenOptions, StreamSocket, TlsServerContext } from "../net/types.ts";
 import { closedError, toIoError } from "./errors.ts";
 import { keepAliveApplier } from "./keep-alive.ts";
 import { unixAddrOf } from "./native-addr.ts";
 import { inetName, NodeStreamSocket, tcpAddrOf } from "./stream-socket.ts";
+import { TlsAcceptor } from "./tls-accept.ts";
 import { type HasUnixFd, handleFd, unixFd } from "./unix-fd.ts";
 import { bindUnix, loadNative, removeSocketFile, type SocketFileId } from "./unix-path.ts";
 
@@ -120,6 +121,8 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
   #file: SocketFileId | undefined = undefined;
   /** Applies the `keepAlive` option to each accepted TCP connection, if given. */
   #keepAlive: ((raw: Socket) => void) | undefined = undefined;
+  /** With `tls`: wraps each accepted connection. */
+  #tls: TlsAcceptor | null = null;
 
   private constructor(server: Server, addr: StreamAddr, acceptQueue: number) {
     super();
@@ -162,6 +165,7 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
   ): Promise<NodeListeningSocket> {
     const { sw } = opts;
     const backlog = opts.backlog ?? DEFAULT_BACKLOG;
+    const tls = opts.tls === undefined ? null : new TlsAcceptor(opts.tls);
     let file: SocketFileId | undefined;
     if (fd === undefined && addr.type === "unix") {
       const native = await loadNative();
@@ -175,6 +179,7 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
     const ls = new NodeListeningSocket(server, addr, opts.acceptQueue ?? DEFAULT_ACCEPT_QUEUE);
     ls.#file = file;
     ls.#keepAlive = keepAlive;
+    ls.#tls = tls;
     ls.#release = sw.onRelease(() => ls.close());
     // listen(2)'s backlog hardly matters here (libuv accepts at once); Node reads 0 as "default"
     const listenOpts: NodeListenOptions =
@@ -272,11 +277,12 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
         }
       }
     } else peer = unixAddrOf("");
-    const sock = new NodeStreamSocket(raw, {
+    const init = {
       kind: this.#kind,
       peerAddr: peer,
       localAddr: this.#kind === "unix" ? this.#addr : undefined,
-    });
+    };
+    const sock = this.#tls === null ? new NodeStreamSocket(raw, init) : this.#tls.wrap(raw, init);
     const w = this.#waiters.shift();
     if (w !== undefined) w.give(sock);
     else if (this.#queue.length < this.#limit) this.#queue.push(sock);
@@ -322,6 +328,19 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
   /** The address listened on (with the port the OS chose, for port 0). */
   get listeningAddr(): StreamAddr {
     return this.#addr;
+  }
+
+  /**
+   * Replaces the TLS certificates and settings for the handshakes that start from now on,
+   * without closing the socket (certificate renewal).
+   * @throws TypeError if the socket does not serve TLS, or for bad options; IoError `Tls`
+   *   `Certificate` for a bad PEM (the old settings then stay).
+   */
+  setTlsContext(ctx: TlsServerContext): void {
+    if (this.#tls === null) {
+      throw new TypeError("setTlsContext: this listening socket does not serve TLS");
+    }
+    this.#tls.setContext(ctx);
   }
 
   /** How many connections were closed at once because the accept queue was full. */

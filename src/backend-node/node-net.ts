@@ -27,9 +27,10 @@ import { keepAliveApplier } from "./keep-alive.ts";
 import { NodeListeningSocket } from "./listening-socket.ts";
 import { unixAddrOf } from "./native-addr.ts";
 import { NodeStreamSocket } from "./stream-socket.ts";
+import { connectTls } from "./tls-connect.ts";
 
 /** Node's options for connecting to `addr` (bound to `bindTo` first, for TCP). */
-function connectOptions(addr: StreamAddr, bindTo: ConnectOptions["bindTo"]): NetConnectOpts {
+export function connectOptions(addr: StreamAddr, bindTo: ConnectOptions["bindTo"]): NetConnectOpts {
   if (addr.type === "unix") {
     if (bindTo !== undefined) {
       throw new TypeError(
@@ -60,7 +61,7 @@ function connectOptions(addr: StreamAddr, bindTo: ConnectOptions["bindTo"]): Net
 }
 
 /** Waits for `raw` to connect; cancelling destroys it. */
-function connecting(raw: Socket, opts: NetConnectOpts, signal: AbortSignal | undefined) {
+export function connecting(raw: Socket, opts: NetConnectOpts, signal: AbortSignal | undefined) {
   return suspend<void>((resolve, reject) => {
     const onConnect = (): void => {
       raw.off("error", onError);
@@ -102,7 +103,10 @@ function connecting(raw: Socket, opts: NetConnectOpts, signal: AbortSignal | und
  * ```
  */
 export class NodeNet extends NetBase {
+  protected override readonly supportsTls: boolean = true;
+
   protected async backendConnect(addr: StreamAddr, opts: ConnectOptions): Promise<StreamSocket> {
+    if (opts.tls !== undefined) return connectTls(addr, opts);
     const nodeOpts = connectOptions(addr, opts.bindTo);
     const keepAlive = addr.type === "tcp" ? await keepAliveApplier(opts.keepAlive) : undefined;
     const raw = new Socket({ allowHalfOpen: true });

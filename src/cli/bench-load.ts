@@ -7,7 +7,7 @@
 import { randomFillSync } from "node:crypto";
 import { type Clock, EndOfFile, IoError, Switch, suspend } from "../core/index.ts";
 import { Flow } from "../flow/index.ts";
-import type { Net, StreamAddr, StreamSocket } from "../net/index.ts";
+import type { Net, StreamAddr, StreamSocket, TlsConnectOptions } from "../net/index.ts";
 import { Histogram } from "./histogram.ts";
 
 /** The load patterns of `weir bench`. */
@@ -105,6 +105,8 @@ export interface LoadOptions {
   readonly window: number;
   /** The counts. */
   readonly stats: BenchStats;
+  /** Connect with TLS (connrate then measures full handshakes). */
+  readonly tls?: TlsConnectOptions | undefined;
 }
 
 /** The echo server answered something other than what was sent. */
@@ -180,7 +182,10 @@ export async function connrate(id: number, o: LoadOptions): Promise<void> {
     const t = clock.now();
     try {
       await Switch.run(async (sw) => {
-        const conn = await o.net.connect(o.target, { sw });
+        const conn = await o.net.connect(
+          o.target,
+          o.tls === undefined ? { sw } : { sw, tls: o.tls },
+        );
         await conn.write([msg]);
         await Flow.readExact(conn, reply);
       });

@@ -5,7 +5,14 @@
  * @module
  */
 import { awaitCancellable, type Clock, Fiber, IoError, Switch, Timeout } from "../core/index.ts";
-import { Net, Sockaddr, type StreamAddr, type StreamSocket } from "../net/index.ts";
+import {
+  Net,
+  Sockaddr,
+  type StreamAddr,
+  type StreamSocket,
+  type TlsConnectOptions,
+  type TlsListenOptions,
+} from "../net/index.ts";
 import { run } from "../run.ts";
 import {
   choiceOption,
@@ -15,6 +22,7 @@ import {
   parseCommand,
   parseEndpoint,
   sizeOption,
+  UsageError,
 } from "./args.ts";
 import {
   type BenchMode,
@@ -30,6 +38,14 @@ import type { Command, CommandIo } from "./command.ts";
 import echoHandler from "./echo-handler.ts";
 import { resolveLocal } from "./endpoint.ts";
 import { StopSignals } from "./signals.ts";
+import {
+  clientTls,
+  clientTlsFlags,
+  clientTlsHelp,
+  serverTls,
+  serverTlsFlags,
+  serverTlsHelp,
+} from "./tls-flags.ts";
 
 const HELP = `Usage: weir bench [ADDR] [options]
 
@@ -62,6 +78,9 @@ Options:
   --connect-timeout-ms MS  limit for each connect (default 10000)
   --stall-ms MS            fail if nothing is answered for MS ms (default 5000)
   --no-verify              do not check the echoed bytes
+${clientTlsHelp("--tls")}
+${serverTlsHelp}
+                           (without ADDR and with --tls: the in-process server's certificate)
   --json                   print the summary as one JSON object
   -q, --quiet              no progress line
   -h, --help               show this help
@@ -69,7 +88,8 @@ Options:
 Examples:
   weir bench                                   # weir against itself, on loopback
   weir bench tcp:127.0.0.1:7000 -c 100 -d 5
-  weir bench unix:/tmp/echo.sock --mode stream --json`;
+  weir bench unix:/tmp/echo.sock --mode stream --json
+  weir bench 127.0.0.1:8443 --tls --ca ca.crt --mode connrate   # full TLS handshakes`;
 
 const options = {
   mode: { type: "string", short: "m" },
@@ -83,6 +103,8 @@ const options = {
   verify: { type: "boolean", default: true },
   json: { type: "boolean" },
   quiet: { type: "boolean", short: "q" },
+  ...clientTlsFlags,
+  ...serverTlsFlags,
 } as const;
 
 const MODES: readonly BenchMode[] = ["pingpong", "stream", "connrate"];
@@ -112,11 +134,24 @@ interface BenchArgs {
   readonly verify: boolean;
   readonly json: boolean;
   readonly quiet: boolean;
+  readonly tls: TlsConnectOptions | undefined;
+  readonly serverTls: TlsListenOptions | undefined;
 }
 
 function parse(args: readonly string[]): BenchArgs {
   const { values, positionals } = parseCommand(args, options, [0, 1]);
   const mode = choiceOption("mode", values.mode, "pingpong", MODES);
+  const tls = clientTls(values, values.tls === true, "--tls");
+  const server = serverTls(values);
+  if (server !== undefined && positionals[0] !== undefined) {
+    throw new UsageError("--tls-cert is for the in-process server: give no ADDR with it");
+  }
+  if (server !== undefined && tls === undefined) throw new UsageError("--tls-cert needs --tls");
+  if (tls !== undefined && positionals[0] === undefined && server === undefined) {
+    throw new UsageError(
+      "--tls without ADDR needs --tls-cert and --tls-key for the in-process server",
+    );
+  }
   const size = sizeOption("size", values.size, DEFAULT_SIZE[mode], { min: 1, max: 16 << 20 });
   return {
     ep: positionals[0] === undefined ? undefined : parseEndpoint("ADDR", positionals[0], "connect"),
@@ -149,6 +184,8 @@ function parse(args: readonly string[]): BenchArgs {
     verify: values.verify !== false,
     json: values.json === true,
     quiet: values.quiet === true,
+    tls,
+    serverTls: server,
   };
 }
 
@@ -159,9 +196,10 @@ function connectWithin(
   target: StreamAddr,
   ms: number,
   sw: Switch,
+  tls: TlsConnectOptions | undefined,
 ): Promise<StreamSocket> {
   return Timeout.ms(clock, ms).runOr(
-    () => net.connect(target, { sw }),
+    () => net.connect(target, tls === undefined ? { sw } : { sw, tls }),
     () =>
       new IoError({ kind: "ConnectionFailure", reason: "Timeout" }, [
         `connecting to ${Sockaddr.format(target)}`,
@@ -175,12 +213,13 @@ async function pickTarget(
   clock: Clock,
   addrs: readonly StreamAddr[],
   ms: number,
+  tls: TlsConnectOptions | undefined,
 ): Promise<StreamAddr> {
   if (addrs.length === 1) return addrs[0] as StreamAddr;
   let last: unknown;
   for (const addr of addrs) {
     try {
-      await Switch.run((sw) => connectWithin(net, clock, addr, ms, sw));
+      await Switch.run((sw) => connectWithin(net, clock, addr, ms, sw, tls));
       return addr;
     } catch (e) {
       if (!(e instanceof IoError)) throw e;
@@ -209,7 +248,7 @@ async function runLoad(
     if (a.mode !== "connrate") {
       await Fiber.all(
         Array.from({ length: a.connections }, (_, i) => async () => {
-          const c = await connectWithin(o.net, clock, o.target, a.connectTimeoutMs, sw);
+          const c = await connectWithin(o.net, clock, o.target, a.connectTimeoutMs, sw, a.tls);
           conns[i] = c;
         }),
       );
@@ -289,7 +328,7 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
       };
       const { stats, interrupted } = await runLoad(
         a,
-        { net, clock, target, size: a.size, verify: a.verify, window: a.window },
+        { net, clock, target, size: a.size, verify: a.verify, window: a.window, tls: a.tls },
         io,
         signals,
       );
@@ -304,12 +343,16 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
     };
     if (a.ep !== undefined) {
       const addrs = await resolveLocal(net, "ADDR", a.ep);
-      await bench(await pickTarget(net, clock, addrs, a.connectTimeoutMs), false);
+      await bench(await pickTarget(net, clock, addrs, a.connectTimeoutMs, a.tls), false);
       return;
     }
     // No ADDR: weir's own echo server, in this process; it stops when the bench is done.
     await Switch.run(async (sw) => {
-      const listener = await net.listen("tcp:127.0.0.1:0", { sw, backlog: 4096 });
+      const listener = await net.listen("tcp:127.0.0.1:0", {
+        sw,
+        backlog: 4096,
+        ...(a.serverTls === undefined ? {} : { tls: a.serverTls }),
+      });
       await Fiber.first(
         () => Net.runServer(listener, echoHandler, { onError: () => {} }),
         () => bench(listener.listeningAddr, true),

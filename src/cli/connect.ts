@@ -9,6 +9,7 @@ import { durationOption, parseCommand, parseEndpoint } from "./args.ts";
 import type { Command, CommandIo } from "./command.ts";
 import { withConnection } from "./endpoint.ts";
 import { processStdio, pump } from "./stdio.ts";
+import { clientTls, clientTlsFlags, clientTlsHelp } from "./tls-flags.ts";
 
 const HELP = `Usage: weir connect ADDR [options]
 
@@ -24,15 +25,18 @@ ADDR  tcp:HOST:PORT, unix:PATH, HOST:PORT (a name is looked up and each address 
 
 Options:
   --connect-timeout-ms MS  give up each connection attempt after MS ms (default 10000)
+${clientTlsHelp("--tls")}
   -v, --verbose            say on stderr where the connection goes
   -h, --help               show this help
 
 Examples:
   printf 'hello\\n' | weir connect 127.0.0.1:7000
+  weir connect localhost:8443 --tls --ca ca.crt
   weir connect unix:/tmp/echo.sock < request.bin > reply.bin`;
 
 const options = {
   "connect-timeout-ms": { type: "string" },
+  ...clientTlsFlags,
   verbose: { type: "boolean", short: "v" },
 } as const;
 
@@ -44,8 +48,9 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
     minMs: 1,
     maxMs: 3_600_000,
   });
+  const tls = clientTls(values, values.tls === true, "--tls");
   await run(async (env) => {
-    await withConnection(env.net, ep, { clock: env.monoClock, timeoutMs }, async (conn) => {
+    await withConnection(env.net, ep, { clock: env.monoClock, timeoutMs, tls }, async (conn) => {
       if (values.verbose === true) {
         io.err(
           `weir connect: connected to ${Sockaddr.format(conn.peerAddr)} from ${Sockaddr.format(conn.localAddr)}`,

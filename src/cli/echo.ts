@@ -18,6 +18,7 @@ import { listenAddress } from "./endpoint.ts";
 import { describeError } from "./errors.ts";
 import { serveUntilStopped } from "./serve.ts";
 import { StopSignals } from "./signals.ts";
+import { serverTls, serverTlsFlags, serverTlsHelpAt } from "./tls-flags.ts";
 
 const HELP = `Usage: weir echo [ADDR] [options]
 
@@ -34,6 +35,7 @@ Options:
   --domains N          also accept in N worker threads (SO_REUSEPORT; TCP only; default 0)
   --drain-ms MS        how long open connections may go on after a stop signal (default 5000)
   --backlog N          listen(2) backlog (default 1024)
+${serverTlsHelpAt(21)}
   --json               print events as JSON lines instead of text
   -v, --verbose        log every connection on stderr
   -h, --help           show this help
@@ -41,7 +43,8 @@ Options:
 Examples:
   weir echo                      # on an OS-chosen port of 127.0.0.1
   weir echo 7000 --domains 1     # two threads on tcp:127.0.0.1:7000
-  weir echo unix:/tmp/echo.sock`;
+  weir echo unix:/tmp/echo.sock
+  weir echo 8443 --tls-cert server.crt --tls-key server.key`;
 
 const options = {
   "max-connections": { type: "string" },
@@ -50,6 +53,7 @@ const options = {
   backlog: { type: "string" },
   json: { type: "boolean" },
   verbose: { type: "boolean", short: "v" },
+  ...serverTlsFlags,
 } as const;
 
 async function main(args: readonly string[], io: CommandIo): Promise<number> {
@@ -70,6 +74,10 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
     );
   }
   const backlog = intOption("backlog", values.backlog, 1024, { min: 0, max: 65535 });
+  const tls = serverTls(values);
+  if (tls !== undefined && domains > 0) {
+    throw new UsageError("--domains cannot go with --tls-cert (worker threads serve plain TCP)");
+  }
   const json = values.json === true;
   const verbose = values.verbose === true;
   const event = (name: string, text: string, fields: Record<string, unknown>): void => {
@@ -104,6 +112,7 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
         backlog,
         reuseAddr: true,
         reusePort: domains > 0,
+        ...(tls === undefined ? {} : { tls }),
       });
       const where = Sockaddr.format(listener.listeningAddr);
       event("listening", `listening on ${where}`, { address: where, domains });

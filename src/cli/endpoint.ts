@@ -4,7 +4,13 @@
  * @module
  */
 import { type Clock, IoError, Switch, Timeout } from "../core/index.ts";
-import { Net, Sockaddr, type StreamAddr, type StreamSocket } from "../net/index.ts";
+import {
+  Net,
+  Sockaddr,
+  type StreamAddr,
+  type StreamSocket,
+  type TlsConnectOptions,
+} from "../net/index.ts";
 import { type Endpoint, formatEndpoint, isLocal, UsageError } from "./args.ts";
 
 /**
@@ -59,6 +65,8 @@ export interface WithConnectionOptions {
   readonly clock: Clock;
   /** The limit for each connection attempt, in ms (`Infinity`: none). */
   readonly timeoutMs: number;
+  /** Connect with TLS (the handshake counts in the limit). */
+  readonly tls?: TlsConnectOptions | undefined;
 }
 
 /**
@@ -77,15 +85,16 @@ export function withConnection<T>(
 ): Promise<T> {
   const timeout =
     opts.timeoutMs === Infinity ? Timeout.none : Timeout.ms(opts.clock, opts.timeoutMs);
+  const withTls = opts.tls === undefined ? {} : { tls: opts.tls };
   if (ep.kind === "name") {
     const { host, service } = ep;
     const happyEyeballs = { clock: opts.clock };
-    return Net.withTcpConnect(net, { host, service, timeout, happyEyeballs }, fn);
+    return Net.withTcpConnect(net, { host, service, timeout, happyEyeballs, ...withTls }, fn);
   }
   const addr = ep.addr;
   return Switch.run(async (sw) => {
     const conn = await timeout.runOr(
-      () => net.connect(addr, { sw }),
+      () => net.connect(addr, { sw, ...withTls }),
       () =>
         new IoError({ kind: "ConnectionFailure", reason: "Timeout" }, [
           `connecting to ${Sockaddr.format(addr)}`,

@@ -12,6 +12,7 @@ import { listenAddress } from "./endpoint.ts";
 import { describeError } from "./errors.ts";
 import { StopSignals } from "./signals.ts";
 import { processStdio, pump } from "./stdio.ts";
+import { serverTls, serverTlsFlags, serverTlsHelpAt } from "./tls-flags.ts";
 
 const HELP = `Usage: weir listen ADDR [options]
 
@@ -28,15 +29,18 @@ Options:
   -k, --keep     after a client leaves, wait for the next one (until SIGINT or SIGTERM);
                  standard input goes to the clients in turn
   -v, --verbose  say on stderr who connected and how it ended
+${serverTlsHelpAt(16)}
   -h, --help     show this help
 
 Examples:
   weir listen tcp:127.0.0.1:7000 > received.bin
-  weir listen --keep unix:/tmp/drop.sock`;
+  weir listen --keep unix:/tmp/drop.sock
+  weir listen 8443 --tls-cert server.crt --tls-key server.key`;
 
 const options = {
   keep: { type: "boolean", short: "k" },
   verbose: { type: "boolean", short: "v" },
+  ...serverTlsFlags,
 } as const;
 
 async function main(args: readonly string[], io: CommandIo): Promise<number> {
@@ -44,12 +48,18 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
   const ep = parseEndpoint("ADDR", positionals[0] as string, "listen");
   const keep = values.keep === true;
   const verbose = values.verbose === true;
+  const tls = serverTls(values);
   const log = (line: string): void => io.err(`weir listen: ${line}`);
   using signals = new StopSignals();
   await run(async (env) => {
     const addr = await listenAddress(env.net, ep);
     await Switch.run(async (sw) => {
-      const listener = await env.net.listen(addr, { sw, backlog: keep ? 128 : 1, reuseAddr: true });
+      const listener = await env.net.listen(addr, {
+        sw,
+        backlog: keep ? 128 : 1,
+        reuseAddr: true,
+        ...(tls === undefined ? {} : { tls }),
+      });
       io.err(`listening on ${Sockaddr.format(listener.listeningAddr)}`);
       const stdio = processStdio();
       const serveOne = (): Promise<void> =>
@@ -60,6 +70,7 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
           const who = Sockaddr.format(peer);
           if (verbose) log(`connection from ${who}`);
           try {
+            await conn.handshake?.();
             await pump(conn, stdio, { clock: env.monoClock });
             if (verbose) log(`${who} closed`);
           } catch (e) {

@@ -21,6 +21,14 @@ import { listenAddress, withConnection } from "./endpoint.ts";
 import { describeErrorOneLine } from "./errors.ts";
 import { serveUntilStopped } from "./serve.ts";
 import { StopSignals } from "./signals.ts";
+import {
+  clientTls,
+  clientTlsFlags,
+  clientTlsHelp,
+  serverTls,
+  serverTlsFlags,
+  serverTlsHelp,
+} from "./tls-flags.ts";
 
 const HELP = `Usage: weir proxy --listen ADDR --to ADDR [options]
 
@@ -43,13 +51,17 @@ Options:
   --backlog N              listen(2) backlog (default 1024)
   --send-proxy VERSION     send the target a PROXY protocol header (v1 or v2) first, saying
                            whom each connection is from, as a load balancer does
+${serverTlsHelp}
+${clientTlsHelp("--to-tls")}
   --json                   print the lines as JSON objects
   -q, --quiet              no line per connection
   -h, --help               show this help
 
 Examples:
   weir proxy --listen 8080 --to unix:/run/app.sock
-  weir proxy --listen tcp:127.0.0.1:0 --to localhost:7000 --max-connections 100`;
+  weir proxy --listen tcp:127.0.0.1:0 --to localhost:7000 --max-connections 100
+  weir proxy --listen 8443 --to 8080 --tls-cert server.crt --tls-key server.key
+  weir proxy --listen 7000 --to example.com:443 --to-tls`;
 
 const options = {
   listen: { type: "string" },
@@ -61,6 +73,10 @@ const options = {
   "send-proxy": { type: "string" },
   json: { type: "boolean" },
   quiet: { type: "boolean", short: "q" },
+  ...serverTlsFlags,
+  "to-tls": { type: "boolean" },
+  ca: clientTlsFlags.ca,
+  insecure: clientTlsFlags.insecure,
 } as const;
 
 /** How a forwarded connection ended. */
@@ -166,6 +182,8 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
     values["send-proxy"] === undefined
       ? undefined
       : choiceOption<"v1" | "v2">("send-proxy", values["send-proxy"], "v1", ["v1", "v2"]);
+  const tls = serverTls(values);
+  const toTls = clientTls(values, values["to-tls"] === true, "--to-tls");
   const json = values.json === true;
   const quiet = values.quiet === true;
   const status = (line: string): void => {
@@ -195,7 +213,7 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
       };
       let connected = false;
       try {
-        await withConnection(env.net, toEp, { clock, timeoutMs }, async (target) => {
+        await withConnection(env.net, toEp, { clock, timeoutMs, tls: toTls }, async (target) => {
           connected = true;
           rec.target = Sockaddr.format(target.peerAddr);
           if (sendProxy !== undefined) await sendProxyHeader(sendProxy, client, peer, target);
@@ -233,7 +251,12 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
       }
     };
     await Switch.run(async (sw) => {
-      const listener = await env.net.listen(addr, { sw, backlog, reuseAddr: true });
+      const listener = await env.net.listen(addr, {
+        sw,
+        backlog,
+        reuseAddr: true,
+        ...(tls === undefined ? {} : { tls }),
+      });
       const where = Sockaddr.format(listener.listeningAddr);
       io.out(
         json ? JSON.stringify({ event: "listening", address: where }) : `listening on ${where}`,

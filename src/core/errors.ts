@@ -9,6 +9,13 @@
 export type ConnectionFailureReason = "Refused" | "NoMatchingAddresses" | "Timeout";
 
 /**
+ * Why a TLS session could not be set up: the handshake itself failed (a plain-text peer, no
+ * common protocol, a handshake that never finished), or a certificate was refused (expired,
+ * untrusted, issued for another name, missing when required).
+ */
+export type TlsFailureReason = "Handshake" | "Certificate";
+
+/**
  * What went wrong in an I/O operation: a tagged union, so code can `switch (e.err.kind)`.
  * `cause` is the backend's own error (a Node system error, or `Mock.SimulatedFailure`).
  */
@@ -34,6 +41,7 @@ export type IoErr =
     }
   /** A datagram over the size the socket or path takes (EMSGSIZE). */
   | { readonly kind: "MessageTooLarge"; readonly cause?: unknown }
+  | { readonly kind: "Tls"; readonly reason: TlsFailureReason; readonly cause: unknown }
   | { readonly kind: "Unknown"; readonly cause: unknown };
 
 /** The kinds of {@link IoErr}. */
@@ -67,7 +75,7 @@ export function describeCause(cause: unknown): string {
 /** The head line of an {@link IoError}'s message, without the context lines. */
 export function formatIoErr(err: IoErr): string {
   let s = `${categoryOf(err)} ${err.kind}`;
-  if (err.kind === "ConnectionFailure") s += ` ${err.reason}`;
+  if (err.kind === "ConnectionFailure" || err.kind === "Tls") s += ` ${err.reason}`;
   if (err.kind === "ProxyProtocol") s += ` ${err.reason}: ${err.detail}`;
   const cause = describeCause(err.cause);
   if (cause !== "") s += `: ${cause}`;

@@ -52,6 +52,13 @@ export interface Scheduler {
    * first. Absent (real backends): no wait.
    */
   forked?(): Promise<void>;
+  /**
+   * Called by code that hands work to Node's own machinery, which finishes it on a later turn
+   * of the event loop without going through `suspend` (`node:tls` over an in-memory flow):
+   * until the returned function is called, the mock backend does not take "no fiber can run"
+   * for a deadlock. Absent (real backends): nothing to do.
+   */
+  hold?(): () => void;
 }
 
 /** The real scheduler: yielding lets pending promise jobs and I/O callbacks run first. */

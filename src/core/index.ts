@@ -19,6 +19,7 @@ export {
   isCancelled,
   isIoError,
   suppressedErrors,
+  type TlsFailureReason,
 } from "./errors.ts";
 export { Fiber } from "./fiber.ts";
 export {

@@ -60,6 +60,7 @@ export class MockScheduler implements Scheduler {
   #immediate: NodeJS.Immediate | undefined = undefined;
   #onDeadlock: (e: DeadlockDetected) => void = () => {};
   #ctx: FiberContext | undefined = undefined;
+  #holds = 0;
 
   /**
    * Starts the run: returns the root context its fibers run in (with `env` as the running
@@ -136,6 +137,20 @@ export class MockScheduler implements Scheduler {
   }
 
   /**
+   * Keeps the run from being reported as deadlocked while work outside its fibers (Node's own
+   * machinery) is under way; returns the function that ends the hold (once).
+   */
+  hold(): () => void {
+    this.#holds++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.#holds--;
+    };
+  }
+
+  /**
    * Records that the mock operation `what` is waiting (for deadlock reports); returns the
    * function to call when it is done.
    */
@@ -179,6 +194,7 @@ export class MockScheduler implements Scheduler {
       f();
       return;
     }
+    if (this.#holds > 0) return;
     if (this.#clock?.tryAdvance()) return;
     if (active[active.length - 1] !== this) return;
     const waiting = [...this.#waiting.values()];

@@ -47,9 +47,15 @@ export type {
   KeepAlive,
   ListeningSocket,
   ListenOptions,
+  Pem,
   RecvResult,
   SendOptions,
   StreamSocket,
+  TlsCertificate,
+  TlsConnectOptions,
+  TlsListenOptions,
+  TlsServerContext,
+  TlsSocket,
 } from "./types.ts";
 export type { TcpConnectOptions } from "./with-tcp-connect.ts";
 

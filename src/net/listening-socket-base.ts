@@ -50,6 +50,32 @@ function runHandler(
   onError: (err: unknown) => void,
   handler: ConnectionHandler,
 ): Promise<void> {
+  // A TLS socket's handshake runs here, in the handler's fiber; its failure is not the handler's
+  if (flow.handshake !== undefined) {
+    return flow.handshake().then(
+      () => callHandler(flow, addr, onError, handler),
+      (e: unknown) => handshakeFailed(flow, onError, e),
+    );
+  }
+  return callHandler(flow, addr, onError, handler);
+}
+
+async function handshakeFailed(
+  flow: StreamSocket,
+  onError: (err: unknown) => void,
+  e: unknown,
+): Promise<void> {
+  await flow.close();
+  if (isCancelled(e)) throw e;
+  onError(e);
+}
+
+function callHandler(
+  flow: StreamSocket,
+  addr: StreamAddr,
+  onError: (err: unknown) => void,
+  handler: ConnectionHandler,
+): Promise<void> {
   // Not an async function: an idle connection would hold its frame (~0.5 KB)
   let r: void | Promise<void>;
   try {

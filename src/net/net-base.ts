@@ -24,6 +24,8 @@ import type {
   ListenOptions,
   Net,
   StreamSocket,
+  TlsConnectOptions,
+  TlsSocket,
 } from "./types.ts";
 
 /** The kernel's accept backlog when `listen` is not given one. */
@@ -66,6 +68,12 @@ export type UnboundDatagram = "udpv4" | "udpv6";
  * filter getaddrinfo results, identically for every backend.
  */
 export abstract class NetBase implements Net {
+  /**
+   * Whether `backendConnect` and `backendListen` handle the `tls` option. Backends that do not
+   * make `connect`/`listen` with `tls` throw a TypeError (never a plain socket instead).
+   */
+  protected readonly supportsTls: boolean = false;
+
   /** Connects to a checked stream address. Errors get context from {@link connect}. */
   protected abstract backendConnect(addr: StreamAddr, opts: ConnectOptions): Promise<StreamSocket>;
   /** Listens on a checked stream address. */
@@ -90,11 +98,17 @@ export abstract class NetBase implements Net {
     opts: BlockingOptions,
   ): Promise<[string, string]>;
 
+  connect(
+    addr: SockaddrLike,
+    opts: ConnectOptions & { readonly tls: TlsConnectOptions },
+  ): Promise<TlsSocket>;
+  connect(addr: SockaddrLike, opts: ConnectOptions): Promise<StreamSocket>;
   async connect(addr: SockaddrLike, opts: ConnectOptions): Promise<StreamSocket> {
     const a = Sockaddr.stream(addr);
     checkNamed(a, "connect");
     checkSwitch(opts?.sw, "connect");
     checkKeepAlive(opts.keepAlive);
+    this.#checkTls(opts.tls, "connect");
     opts.sw.check();
     try {
       return await this.backendConnect(a, opts);
@@ -107,6 +121,7 @@ export abstract class NetBase implements Net {
     const a = Sockaddr.stream(addr);
     checkNamed(a, "listen");
     checkSwitch(opts?.sw, "listen");
+    this.#checkTls(opts.tls, "listen");
     const backlog = checkBacklog(opts.backlog ?? DEFAULT_BACKLOG);
     const acceptQueue = checkCount("acceptQueue", opts.acceptQueue ?? DEFAULT_ACCEPT_QUEUE);
     checkKeepAlive(opts.keepAlive);
@@ -119,6 +134,14 @@ export abstract class NetBase implements Net {
       return await this.backendListen(a, { ...opts, backlog, acceptQueue });
     } catch (e) {
       throw withContext(e, `listening on ${Sockaddr.format(a)}`);
+    }
+  }
+
+  #checkTls(tls: unknown, what: string): void {
+    if (tls !== undefined && !this.supportsTls) {
+      throw new TypeError(
+        `${what}: this network does not run TLS itself (option tls); run Tls.client or Tls.server over the connection`,
+      );
     }
   }
 

@@ -313,8 +313,8 @@ export class ServeLoop {
         const parent = currentFiber();
         const cc = new ConnectionContext(parent.cc, conn);
         conn.cc = cc;
-        r = runInFiber({ ...parent, cc }, () => o.handler(conn.sock, conn.addr, conn));
-      } else r = o.handler(conn.sock, conn.addr, conn);
+        r = runInFiber({ ...parent, cc }, () => this.#call(conn));
+      } else r = this.#call(conn);
     } catch (e) {
       return this.#ended(conn, true, e);
     }
@@ -323,6 +323,16 @@ export class ServeLoop {
       () => this.#ended(conn, false, undefined),
       (e: unknown) => this.#ended(conn, true, e),
     );
+  }
+
+  /**
+   * Calls the handler; a TLS socket's handshake runs first, in the connection's fiber, and
+   * its failure ends the connection without the handler.
+   */
+  #call(conn: ServedConnection): void | Promise<void> {
+    const { sock, addr } = conn;
+    if (sock.handshake === undefined) return this.#o.handler(sock, addr, conn);
+    return sock.handshake().then(() => this.#o.handler(sock, addr, conn));
   }
 
   /** The one place a connection ends: close the socket, free the slot, then report. */

@@ -4,6 +4,7 @@
  * `acceptFork`, `runServer`, the getaddrinfo filters) is written once against it.
  * @module
  */
+import type { X509Certificate } from "node:crypto";
 import type { BlockingOptions, Switch } from "../core/index.ts";
 import type { Closable, TwoWay } from "../flow/types.ts";
 import type { DatagramAddr, Sockaddr, SockaddrLike, StreamAddr } from "./sockaddr.ts";
@@ -16,6 +17,77 @@ export interface StreamSocket extends TwoWay {
   readonly peerAddr: StreamAddr;
   /** Turns Nagle's algorithm off (`true`, the default, as Async does) or on. No-op for Unix sockets. */
   setNoDelay(enabled: boolean): void;
+  /**
+   * Present on sockets that must set up a session before use (an accepted TLS socket): runs
+   * the handshake once (later calls return the same promise). `acceptFork`, `runServer` and
+   * `Tcp.Server` call it in the handler's fiber before the handler, and a failure goes to
+   * `onError`, never to the handler.
+   * @throws IoError `Tls` (`Handshake`, `Certificate`) with context `TLS handshake with ADDR`.
+   */
+  handshake?(opts?: BlockingOptions): Promise<void>;
+}
+
+/** PEM text or its bytes: a certificate, a certificate chain, or a private key. */
+export type Pem = string | Uint8Array;
+
+/** The `tls` option of {@link Net.connect} (and of `Tls.client`). */
+export interface TlsConnectOptions {
+  /**
+   * The name sent as SNI and checked against the server's certificate. Default: the host name
+   * connected to, or else the IP address (checked against the certificate's IP entries).
+   */
+  readonly serverName?: string | undefined;
+  /** The certificate authorities to trust instead of Node's built-in list. */
+  readonly ca?: Pem | readonly Pem[] | undefined;
+  /** A client certificate (chain) to present, with its `key`. */
+  readonly cert?: Pem | undefined;
+  /** The private key of `cert`. */
+  readonly key?: Pem | undefined;
+  /** ALPN protocols to offer, most preferred first (`["h2", "http/1.1"]`). */
+  readonly alpn?: readonly string[] | undefined;
+  /** Refuse a certificate that cannot be verified (default `true`; `false` only for tests). */
+  readonly rejectUnauthorized?: boolean | undefined;
+  /** How long the handshake may take, in ms (default 10 000). */
+  readonly handshakeTimeout?: number | undefined;
+}
+
+/** A certificate (chain) and its private key. */
+export interface TlsCertificate {
+  readonly cert: Pem;
+  readonly key: Pem;
+}
+
+/** What a TLS server presents and asks for: see {@link TlsListenOptions}. */
+export interface TlsServerContext extends TlsCertificate {
+  /** With `requestCert`: the authorities a client certificate must chain to. */
+  readonly ca?: Pem | readonly Pem[] | undefined;
+  /** Ask each client for a certificate, and refuse clients without a valid one. */
+  readonly requestCert?: boolean | undefined;
+  /** ALPN protocols the server speaks, most preferred first. */
+  readonly alpn?: readonly string[] | undefined;
+  /** A certificate per server name (SNI), e.g. `{ "api.example.com": { cert, key } }`. */
+  readonly sni?: Readonly<Record<string, TlsCertificate>> | undefined;
+}
+
+/** The `tls` option of {@link Net.listen} (and of `Tls.server`). */
+export interface TlsListenOptions extends TlsServerContext {
+  /** How long an accepted connection's handshake may take, in ms (default 10 000). */
+  readonly handshakeTimeout?: number | undefined;
+}
+
+/** A stream socket that runs TLS: what `net.connect(addr, { sw, tls })` and `Tls.*` return. */
+export interface TlsSocket extends StreamSocket {
+  /** The protocol ALPN settled on, or `null` if none was negotiated. */
+  readonly alpnProtocol: string | null;
+  /** The TLS version in use (`"TLSv1.3"`), or `null` before the handshake. */
+  readonly tlsVersion: string | null;
+  /** The server name (SNI) the client sent, or `null`. */
+  readonly serverName: string | null;
+  /** Whether the peer's certificate was verified (a client's: only with `requestCert`). */
+  readonly authorized: boolean;
+  /** The peer's certificate, or `null` if it sent none. */
+  peerCertificate(): X509Certificate | null;
+  handshake(opts?: BlockingOptions): Promise<void>;
 }
 
 /** How a connection handler is called: the connection and the peer's address. */
@@ -51,6 +123,12 @@ export interface ListeningSocket extends Closable {
   acceptFork(opts: AcceptForkOptions, handler: ConnectionHandler): Promise<void>;
   /** The address the socket listens on (with the port the OS chose, for port 0). */
   readonly listeningAddr: StreamAddr;
+  /**
+   * Present on TLS listening sockets: replaces the certificates (and the other settings) for
+   * the handshakes that start from now on, without closing the socket (a renewal).
+   * @throws TypeError/RangeError for bad options; IoError `Tls` `Certificate` for a bad PEM.
+   */
+  setTlsContext?(ctx: TlsServerContext): void;
 }
 
 /** A datagram socket (UDP or Unix datagram). */
@@ -101,6 +179,8 @@ export interface ConnectOptions extends BlockingOptions {
   readonly keepAlive?: KeepAlive | undefined;
   /** Bind the local end to this address before connecting (Async's `via_local_interface`). */
   readonly bindTo?: SockaddrLike | undefined;
+  /** Run TLS over the connection: `connect` then returns a {@link TlsSocket}, handshake done. */
+  readonly tls?: TlsConnectOptions | undefined;
 }
 
 /** Options of {@link Net.listen}. */
@@ -133,6 +213,8 @@ export interface ListenOptions {
    * what the umask leaves. Not for TCP or abstract names.
    */
   readonly mode?: number | undefined;
+  /** Serve TLS: accepted sockets are {@link TlsSocket}s whose handshake runs in the handler's fiber. */
+  readonly tls?: TlsListenOptions | undefined;
 }
 
 /** Options of {@link Net.datagramSocket}. */
@@ -159,8 +241,10 @@ export interface GetaddrinfoOptions extends BlockingOptions {
 /** The network capability (Eio's `Net.t`). Get one from `run`'s `env.net`, or `Mock.Net.make`. */
 export interface Net {
   /**
-   * Connects to `addr`; the socket is attached to `sw`.
-   * @throws IoError (`ConnectionFailure Refused`, `NotFound` for a missing Unix path, ...)
+   * Connects to `addr`; the socket is attached to `sw`. With `tls`, runs the TLS handshake too
+   * and returns a {@link TlsSocket} (`Tls.isTlsSocket` tells; the backends' own classes
+   * declare the narrower type).
+   * @throws IoError (`ConnectionFailure Refused`, `NotFound` for a missing Unix path, `Tls`, ...)
    *   with context `connecting to ADDR`; TypeError for a bad or non-stream address.
    */
   connect(addr: SockaddrLike, opts: ConnectOptions): Promise<StreamSocket>;

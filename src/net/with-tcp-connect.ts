@@ -9,7 +9,7 @@ import {
   interleaveFamilies,
 } from "./happy-eyeballs.ts";
 import type { StreamAddr } from "./sockaddr.ts";
-import type { Net, StreamSocket } from "./types.ts";
+import type { ConnectOptions, Net, StreamSocket, TlsConnectOptions } from "./types.ts";
 
 /** Options of {@link withTcpConnect}. */
 export interface TcpConnectOptions {
@@ -25,6 +25,11 @@ export interface TcpConnectOptions {
    * by default: the addresses are then tried one after another, in the resolver's order.
    */
   readonly happyEyeballs?: HappyEyeballsOptions | undefined;
+  /**
+   * Run TLS over the connection (see `net.connect`'s `tls`); the server name defaults to
+   * `host`. The handshake counts in each attempt's `timeout`.
+   */
+  readonly tls?: TlsConnectOptions | undefined;
 }
 
 /**
@@ -53,6 +58,7 @@ export function withTcpConnect<T>(
     throw new TypeError(`service must be a string, got ${typeof service}`);
   }
   const timeout = opts.timeout ?? Timeout.none;
+  const withTls = opts.tls === undefined ? {} : { tls: { serverName: host, ...opts.tls } };
   return Switch.run(async (sw) => {
     let conn: StreamSocket;
     try {
@@ -63,8 +69,13 @@ export function withTcpConnect<T>(
       const he = opts.happyEyeballs;
       conn =
         he !== undefined
-          ? await connectHappyEyeballs(net, interleaveFamilies(addrs), { ...he, sw, timeout })
-          : await connectInOrder(net, addrs, sw, timeout);
+          ? await connectHappyEyeballs(net, interleaveFamilies(addrs), {
+              ...he,
+              sw,
+              timeout,
+              connect: withTls,
+            })
+          : await connectInOrder(net, addrs, { sw, ...withTls }, timeout);
     } catch (e) {
       if (e instanceof IoError) e.addContext(`connecting to ${JSON.stringify(host)}:${service}`);
       throw e;
@@ -77,13 +88,13 @@ export function withTcpConnect<T>(
 function connectInOrder(
   net: Net,
   addrs: readonly StreamAddr[],
-  sw: Switch,
+  connectOpts: ConnectOptions,
   timeout: TimeLimit,
 ): Promise<StreamSocket> {
   return tryEach(addrs.length, async (i, last) => {
     const addr = addrs[i] as (typeof addrs)[number];
     try {
-      return await timeout.run(() => net.connect(addr, { sw }));
+      return await timeout.run(() => net.connect(addr, connectOpts));
     } catch (e) {
       if (last && e instanceof Timeout) {
         throw new IoError({ kind: "ConnectionFailure", reason: "Timeout" });

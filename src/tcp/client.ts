@@ -21,7 +21,7 @@ import {
 } from "../net/happy-eyeballs.ts";
 import { Ipaddr } from "../net/ipaddr.ts";
 import { Sockaddr, type TcpAddr } from "../net/sockaddr.ts";
-import type { Net, StreamSocket } from "../net/types.ts";
+import type { Net, StreamSocket, TlsConnectOptions } from "../net/types.ts";
 import {
   checkReaderWriterConfig,
   OwnedSocket,
@@ -65,6 +65,11 @@ export interface ConnectSockOptions extends TcpEnvOptions {
    * another, in the resolver's order. IP addresses and Unix paths have one address anyway.
    */
   readonly happyEyeballs?: Omit<HappyEyeballsOptions, "clock"> | false | undefined;
+  /**
+   * Run TLS over the connection (see `net.connect`'s `tls`); the server name defaults to the
+   * host name of `WhereToConnect.hostAndPort`. The handshake counts in `timeout`.
+   */
+  readonly tls?: TlsConnectOptions | undefined;
 }
 
 /** Options of {@link connect}. */
@@ -90,6 +95,7 @@ interface Checked {
   readonly interrupt: AbortSignal | PromiseLike<unknown> | undefined;
   /** Happy Eyeballs' options, or `false` for one address after another. */
   readonly happyEyeballs: HappyEyeballsOptions | false;
+  readonly tls: TlsConnectOptions | undefined;
 }
 
 function check(where: WhereToConnect, opts: ConnectOptions | undefined, what: string): Checked {
@@ -115,6 +121,7 @@ function check(where: WhereToConnect, opts: ConnectOptions | undefined, what: st
     timeout,
     interrupt,
     happyEyeballs: he === false ? false : { ...he, clock },
+    tls: opts?.tls,
   };
 }
 
@@ -141,14 +148,15 @@ function waitInterrupt(interrupt: AbortSignal | PromiseLike<unknown>): Promise<u
 
 /** Connects to one of `where`'s addresses (no time limit); the socket is attached to `sw`. */
 async function connectTo(c: Checked, where: WhereToConnect, sw: Switch): Promise<StreamSocket> {
-  const { net } = c;
+  const { net, tls } = c;
+  const withTls = tls === undefined ? {} : { tls };
   switch (where.kind) {
     case "unix":
-      return await net.connect(where.address, { sw });
+      return await net.connect(where.address, { sw, ...withTls });
     case "inet": {
       const via = where.viaLocalInterface;
       const bindTo = via === undefined ? undefined : Sockaddr.tcp(via, 0);
-      return await net.connect(where.address, { sw, bindTo });
+      return await net.connect(where.address, { sw, bindTo, ...withTls });
     }
     case "hostAndPort": {
       const via = where.viaLocalInterface;
@@ -162,16 +170,17 @@ async function connectTo(c: Checked, where: WhereToConnect, sw: Switch): Promise
           throw new IoError({ kind: "ConnectionFailure", reason: "NoMatchingAddresses" });
         }
         const bindTo = via === undefined ? undefined : Sockaddr.tcp(via, 0);
+        const named = tls === undefined ? {} : { tls: { serverName: where.host, ...tls } };
         if (c.happyEyeballs !== false && addrs.length > 1 && !isIpLiteral(where.host)) {
           return await connectHappyEyeballs(net, interleaveFamilies(addrs), {
             ...c.happyEyeballs,
             sw,
-            connect: { bindTo },
+            connect: { bindTo, ...named },
           });
         }
         for (let i = 0; ; i++) {
           try {
-            return await net.connect(addrs[i] as TcpAddr, { sw, bindTo });
+            return await net.connect(addrs[i] as TcpAddr, { sw, bindTo, ...named });
           } catch (e) {
             if (i === addrs.length - 1 || !(e instanceof IoError)) throw e;
           }

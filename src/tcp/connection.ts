@@ -126,7 +126,7 @@ export interface ReaderWriterConfig {
  * @throws RangeError/TypeError naming the option and the value as given.
  * @example
  * ```ts
- * checkReaderWriterConfig({ readerMaxLine: 0 }); // throws RangeError: readerMaxLine must be an integer > 0, got number 0
+ * checkReaderWriterConfig({ readerMaxLine: 0 }); // throws RangeError: readerMaxLine must be an integer > 0, got 0
  * ```
  */
 export function checkReaderWriterConfig(opts: ReaderWriterConfig | undefined): void {

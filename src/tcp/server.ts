@@ -20,7 +20,7 @@ import { type Monitor, raiseToMonitor } from "../core/monitor.ts";
 import { checkBacklog } from "../net/option-checks.ts";
 import { type ServedConnection, ServeLoop } from "../net/serve-loop.ts";
 import { Sockaddr, type StreamAddr } from "../net/sockaddr.ts";
-import type { ListeningSocket, Net, StreamSocket } from "../net/types.ts";
+import type { ListeningSocket, Net, StreamSocket, TlsListenOptions } from "../net/types.ts";
 import {
   checkReaderWriterConfig,
   type ReaderWriterConfig,
@@ -81,6 +81,11 @@ export interface ServerOptions<A extends StreamAddr = StreamAddr> extends TcpEnv
   readonly sw?: Switch | undefined;
   /** Where warnings go (at limit, accept failures). Default: `process.emitWarning`. */
   readonly onWarning?: ((message: string) => void) | undefined;
+  /**
+   * Serve TLS (see `net.listen`'s `tls`): each connection's handshake runs in its fiber before
+   * the handler, and a failed one goes to `onHandlerError`, never to the handler.
+   */
+  readonly tls?: TlsListenOptions | undefined;
 }
 
 /** Options of {@link Server.create}. */
@@ -178,6 +183,7 @@ interface Config<A extends StreamAddr> {
   readonly socket: ListeningSocket | undefined;
   readonly sw: Switch | undefined;
   readonly warn: (message: string) => void;
+  readonly tls: TlsListenOptions | undefined;
 }
 
 function checkOptions<A extends StreamAddr>(
@@ -237,6 +243,7 @@ function checkOptions<A extends StreamAddr>(
     socket,
     sw,
     warn,
+    tls: opts.tls,
   };
 }
 
@@ -416,8 +423,10 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
           sw: owner.sw,
           backlog: cfg.backlog,
           reuseAddr: true, // TCP: as Node does anyway; Unix: reclaims a stale socket file
+          ...(cfg.tls === undefined ? {} : { tls: cfg.tls }),
         }));
       const listeningOn = where.listeningOn(listener.listeningAddr as A);
+      // (a TLS socket's handshake runs in the serve loop, before serveConn)
       server = new Server<A, L>(listener, owner, cfg, listeningOn, serveConn);
     } catch (e) {
       if (listener !== undefined) await listener.close().catch(() => {});

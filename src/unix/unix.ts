@@ -23,6 +23,7 @@ import {
 } from "../backend-node/native-addr.ts";
 import { NodeStreamSocket } from "../backend-node/stream-socket.ts";
 import { hasUnixFd, unixFd } from "../backend-node/unix-fd.ts";
+import { show } from "../core/checks.ts";
 import type { Switch } from "../core/index.ts";
 import type { Closable, Sink, Source } from "../flow/types.ts";
 import type { Ipaddr as IpaddrT } from "../net/ipaddr.ts";
@@ -58,16 +59,9 @@ export interface PairOptions {
   readonly sw: Switch;
 }
 
-function describe(x: unknown): string {
-  if (x === null) return "null";
-  if (typeof x === "object") return Array.isArray(x) ? "an array" : "an object";
-  if (typeof x === "string") return JSON.stringify(x);
-  return `${typeof x} ${String(x)}`;
-}
-
 function checkFd(fd: unknown): asserts fd is number {
   if (typeof fd !== "number" || !Number.isInteger(fd) || fd < 0) {
-    throw new TypeError(`fd must be an integer >= 0, got ${describe(fd)}`);
+    throw new TypeError(`fd must be an integer >= 0, got ${show(fd)}`);
   }
 }
 
@@ -453,7 +447,7 @@ export const Unix = Object.freeze({
      * ```
      */
     toUnix(ip: IpaddrT): string {
-      if (!Ipaddr.isIpaddr(ip)) throw new TypeError(`ip must be an Ipaddr, got ${describe(ip)}`);
+      if (!Ipaddr.isIpaddr(ip)) throw new TypeError(`ip must be an Ipaddr, got ${show(ip)}`);
       return ip.toString();
     },
     /**
@@ -466,7 +460,7 @@ export const Unix = Object.freeze({
      */
     ofUnix(text: string): IpaddrT {
       if (typeof text !== "string") {
-        throw new TypeError(`text must be a string, got ${describe(text)}`);
+        throw new TypeError(`text must be a string, got ${show(text)}`);
       }
       return parseNumericIp(text);
     },
