@@ -147,6 +147,11 @@ export class MockScheduler implements Scheduler {
     };
   }
 
+  /** The mock operations waiting now, in the order they began (what a deadlock report lists). */
+  waitingOps(): string[] {
+    return [...this.#waiting.values()];
+  }
+
   #schedule(): void {
     if (this.#immediate === undefined && this.#state === "running") {
       this.#immediate = setImmediate(this.#check);
