@@ -92,10 +92,8 @@ export class Flow {
         label: this.label,
         data,
       }));
-      if (v === "hold") {
-        seg.held = true;
-        w.counters.heldSegments++;
-      } else if (v === "drop") {
+      if (v === "hold") seg.held = true;
+      else if (v === "drop") {
         ready += retransmitMs;
         w.event(`${this.label} ${kindNames[kind]} lost (hook), sent again`);
       } else if (typeof v === "object") ready += v.delay;
@@ -130,7 +128,6 @@ export class Flow {
       const s = this.#q[i] as Segment;
       c.tcpSegments--;
       c.tcpBytes -= s.data.length;
-      if (s.held) c.heldSegments--;
     }
     this.#q = [];
     this.#head = 0;
@@ -172,6 +169,8 @@ export class Flow {
   #park(link: Link): void {
     this.#parked = true;
     link.parked.push({
+      kind: "tcp",
+      size: () => this.inFlight,
       release: () => this.releaseHeld(),
       resume: () => {
         this.#parked = false;
@@ -190,10 +189,7 @@ export class Flow {
   releaseHeld(): void {
     for (let i = this.#head; i < this.#q.length; i++) {
       const s = this.#q[i] as Segment;
-      if (s.held) {
-        s.held = false;
-        this.world.counters.heldSegments--;
-      }
+      s.held = false;
     }
   }
 }

@@ -23,6 +23,7 @@ import {
   type UnboundDatagram,
 } from "../net/index.ts";
 import { connectTcp } from "./connect.ts";
+import { resolveNamed } from "./dns.ts";
 import type { SimHost } from "./host.ts";
 import { SimListeningSocket } from "./listener.ts";
 import { SimDatagramSocket } from "./udp.ts";
@@ -53,8 +54,6 @@ function portOf(service: string): number {
   return p;
 }
 
-const named = /^(tcp|udp):([A-Za-z_][A-Za-z0-9_.-]*):(\d+)$/;
-
 /** The network of one simulated host (one life of it: a crash ends it). */
 export class SimNet extends NetBase {
   readonly #world: World;
@@ -77,16 +76,8 @@ export class SimNet extends NetBase {
     }
   }
 
-  /** A `tcp:NAME:PORT` string with a host name, resolved through the simulation's DNS. */
   #resolveNamed(addr: SockaddrLike): SockaddrLike {
-    if (typeof addr !== "string") return addr;
-    const m = named.exec(addr);
-    if (m === null) return addr;
-    const [, type, name, port] = m as unknown as [string, "tcp" | "udp", string, string];
-    if (name === "localhost") return `${type}:127.0.0.1:${port}`;
-    const h = this.#world.byName(name);
-    if (h === undefined) return addr; // Sockaddr's own error names the bad host
-    return type === "tcp" ? Sockaddr.tcp(h.ip, Number(port)) : Sockaddr.udp(h.ip, Number(port));
+    return resolveNamed(this.#world, addr);
   }
 
   override connect(addr: SockaddrLike, opts: ConnectOptions): Promise<StreamSocket> {

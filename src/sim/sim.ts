@@ -414,14 +414,15 @@ export class Sim {
     if (h.status !== "up") return;
     h.status = "crashed";
     this.#log.add(this.#clock.now(), h.name, "crash");
-    for (const s of [...h.sockets]) s.crash();
-    for (const l of [...h.listeners.values(), ...h.unix.values()]) l.crash();
-    for (const u of [...h.udp.values()]) void u.close();
+    // Cancel first, so that the host's fibers see Cancelled, not their sockets vanishing.
     try {
       e.cc?.cancel(new HostCrashed(name));
     } catch (err) {
       this.#fail(err, `crashing ${JSON.stringify(name)}`);
     }
+    for (const s of [...h.sockets]) s.crash();
+    for (const l of [...h.listeners.values(), ...h.unix.values()]) l.crash();
+    for (const u of [...h.udp.values()]) void u.close();
   }
 
   /**
@@ -474,7 +475,7 @@ export class Sim {
       time: this.#clock.now(),
       hosts,
       inFlight: { tcpSegments: c.tcpSegments, tcpBytes: c.tcpBytes, datagrams: c.datagrams },
-      held: { tcpSegments: c.heldSegments, datagrams: c.heldDatagrams },
+      held: this.#world.held(),
       sent: c.sent,
       delivered: c.delivered,
       dropped: c.dropped,

@@ -89,8 +89,8 @@ export class SimStreamSocket implements StreamSocket {
         if (!this.#in.local && w.rng.chance(w.config.resetRate)) {
           w.event(`${this.#in.label} data ${n} reset (resetRate)`);
           this.#in.outstanding -= n;
-          this.#sendRst();
           this.resetBy("reset by the network");
+          this.#sendRst();
           return;
         }
         w.event(`${this.#in.label} data ${n}`);

@@ -13,6 +13,7 @@ import {
   Sockaddr,
   type UdpAddr,
 } from "../net/index.ts";
+import { resolveNamed } from "./dns.ts";
 import type { SimHost } from "./host.ts";
 import { Waiters } from "./waiters.ts";
 import type { World } from "./world.ts";
@@ -55,7 +56,7 @@ export class SimDatagramSocket implements DatagramSocket {
     if (opts?.dst === undefined) {
       throw new TypeError("send: option dst is required (the socket is not connected)");
     }
-    const dst = Sockaddr.datagram(opts.dst);
+    const dst = Sockaddr.datagram(resolveNamed(this.#world, opts.dst));
     if (dst.type !== "udp")
       throw new TypeError(`send: dst must be a UDP address, got ${Sockaddr.format(dst)}`);
     if (this.#closed) {
@@ -180,13 +181,13 @@ function deliverDatagram(
   if (fromHost !== to) {
     const link = w.link(fromHost, to);
     if (held || link.held) {
-      w.counters.heldDatagrams++;
       link.parked.push({
+        kind: "udp",
+        size: () => 1,
         release: () => {
           held = false;
         },
         resume: () => {
-          w.counters.heldDatagrams--;
           deliverDatagram(w, fromHost, to, port, from, data, label, held);
         },
       });

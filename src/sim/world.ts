@@ -40,6 +40,10 @@ export type MessageHook = (msg: SimMessage) => MessageVerdict;
 
 /** Something parked on a link until it is repaired or released. */
 export interface Parked {
+  /** A TCP flow (its segments waiting) or one datagram. */
+  readonly kind: "tcp" | "udp";
+  /** How many messages wait. */
+  size(): number;
   /** `sim.release`: what the hook held goes on too. */
   release(): void;
   /** Try again (the link changed). */
@@ -71,8 +75,6 @@ export class Counters {
   tcpSegments = 0;
   tcpBytes = 0;
   datagrams = 0;
-  heldSegments = 0;
-  heldDatagrams = 0;
   /** Messages of each kind sent since the start. */
   sent = 0;
   delivered = 0;
@@ -134,6 +136,19 @@ export class World {
       this.#links.set(key, l);
     }
     return l;
+  }
+
+  /** Messages waiting now on a held or partitioned link (or held by the hook). */
+  held(): { tcpSegments: number; datagrams: number } {
+    let tcpSegments = 0;
+    let datagrams = 0;
+    for (const l of this.#links.values()) {
+      for (const p of l.parked) {
+        if (p.kind === "tcp") tcpSegments += p.size();
+        else datagrams += p.size();
+      }
+    }
+    return { tcpSegments, datagrams };
   }
 
   /** Resumes what waits on `l` (after a repair or release). */
