@@ -77,11 +77,12 @@ export class SimDatagramSocket implements DatagramSocket {
     }
     const w = this.#world;
     const to = this.#hostOf(dst);
-    const label = `${this.#label()} > ${to?.name ?? dst.host.toString()}:${dst.port}`;
+    const id = ++w.counters.datagramIds;
+    const label = `${this.#label()} > ${to?.name ?? dst.host.toString()}:${dst.port} datagram #${id} (${size} B)`;
     w.counters.sent++;
     if (to === undefined) {
       w.counters.dropped++;
-      w.event(`${label} datagram ${size} lost: no such host`);
+      w.event(`${label} lost: no such host`);
       return;
     }
     const local = to === this.#host;
@@ -100,7 +101,7 @@ export class SimDatagramSocket implements DatagramSocket {
       }));
       if (v === "drop" || w.rng.chance(w.config.dropRate)) {
         w.counters.dropped++;
-        w.event(`${label} datagram ${size} lost`);
+        w.event(`${label} lost`);
         return;
       }
       if (v === "hold") held = true;
@@ -108,7 +109,7 @@ export class SimDatagramSocket implements DatagramSocket {
     }
     const from = Sockaddr.udp(this.#host.ip, this.localAddr.port);
     const copies = !local && w.rng.chance(w.config.duplicateRate) ? 2 : 1;
-    if (copies === 2) w.event(`${label} datagram ${size} duplicated`);
+    if (copies === 2) w.event(`${label} duplicated`);
     for (let i = 0; i < copies; i++) {
       w.counters.datagrams++;
       const at = now + (local ? 0 : w.latency()) + extra;
@@ -123,11 +124,11 @@ export class SimDatagramSocket implements DatagramSocket {
     const w = this.#world;
     if (this.#queue.length >= w.config.udpCapacity) {
       w.counters.dropped++;
-      w.event(`${label} datagram ${data.length} lost: receive queue full`);
+      w.event(`${label} lost: receive queue full`);
       return;
     }
     w.counters.delivered++;
-    w.event(`${label} datagram ${data.length}`);
+    w.event(label);
     this.#queue.push({ from, data });
     this.#readers.wakeAll();
   }
@@ -196,7 +197,7 @@ function deliverDatagram(
     if (link.partitioned) {
       w.counters.datagrams--;
       w.counters.dropped++;
-      w.event(`${label} datagram ${data.length} lost: partitioned`);
+      w.event(`${label} lost: partitioned`);
       return;
     }
   }
@@ -204,7 +205,7 @@ function deliverDatagram(
   const sock = to.up ? to.udp.get(port) : undefined;
   if (sock === undefined) {
     w.counters.dropped++;
-    w.event(`${label} datagram ${data.length} lost: ${to.up ? "nobody listens" : "host down"}`);
+    w.event(`${label} lost: ${to.up ? "nobody listens" : "host down"}`);
     return;
   }
   sock.arrive(from, data, label);

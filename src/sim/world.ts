@@ -79,6 +79,8 @@ export class Counters {
   sent = 0;
   delivered = 0;
   dropped = 0;
+  /** The number of the last datagram sent (datagrams are numbered in traces). */
+  datagramIds = 0;
 }
 
 /** The whole network of one simulation. */
