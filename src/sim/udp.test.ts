@@ -82,7 +82,9 @@ describe("UDP in the simulation", () => {
     expect(a.got.length).toBe(50);
     expect(new Set(a.got).size).toBe(50);
     expect(a.got).toEqual(b.got);
-    expect(a.got).not.toEqual([...a.got].sort((x, y) => Number.parseInt(x) - Number.parseInt(y)));
+    expect(a.got).not.toEqual(
+      [...a.got].sort((x, y) => Number.parseInt(x, 10) - Number.parseInt(y, 10)),
+    );
   });
 
   test("a receiver that does not read keeps udpCapacity datagrams and drops the rest", async () => {
