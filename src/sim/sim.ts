@@ -452,6 +452,14 @@ export class Sim {
     this.#world.hook = hook;
   }
 
+  /**
+   * A number in [0, 1) from the run's seeded generator: for choices a scenario makes (when to
+   * cut a link, which host to crash), so they too are the same for the same seed.
+   */
+  random(): number {
+    return this.#world.rng.float();
+  }
+
   /** The address of host `name` in the simulation's DNS. @throws TypeError if unknown. */
   lookup(name: string): Ipaddr {
     return this.#entry(name, "sim.lookup").host.ip;

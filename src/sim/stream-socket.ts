@@ -288,7 +288,10 @@ export class SimStreamSocket implements StreamSocket {
     return Promise.resolve();
   }
 
-  /** The host crashed: the peer gets a reset, and nothing here works any more. */
+  /**
+   * The host crashed: segments it had not delivered are lost, the peer gets a reset, and
+   * nothing here works any more.
+   */
   crash(): void {
     if (this.state === "closed") return;
     const wasOpen = this.state === "open";
@@ -296,6 +299,9 @@ export class SimStreamSocket implements StreamSocket {
     this.#release?.remove();
     this.#release = undefined;
     this.host.sockets.delete(this);
+    // What the host had sent but not yet delivered dies with it; the peer gets a reset.
+    this.#out.clear();
+    this.#out.outstanding = 0;
     if (wasOpen && this.#reset === undefined && !this.#rstSent) this.#sendRst();
     this.#dropInput();
     this.#readers.wakeAll();
