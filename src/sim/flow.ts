@@ -41,6 +41,8 @@ export class Flow {
   readonly to: NetHost;
   /** `db:5432 > test:49152`. */
   readonly label: string;
+  /** `label` + ` data `, for the trace of each data segment. */
+  readonly dataLabel: string;
   /** Within one host (loopback or Unix): no latency, no faults. */
   readonly local: boolean;
   /** Called with each segment as it arrives, in order. */
@@ -61,6 +63,7 @@ export class Flow {
     this.from = from;
     this.to = to;
     this.label = label;
+    this.dataLabel = `${label} data `;
     this.local = from === to;
     this.#link = this.local ? undefined : world.link(from, to);
   }

@@ -73,7 +73,7 @@ export class SimListeningSocket extends ListeningSocketBase {
         return [s, s.peerAddr];
       }
       await this.#waiters.wait(
-        `${this.#host.name}: accept on ${Sockaddr.format(this.#addr)}`,
+        () => `${this.#host.name}: accept on ${Sockaddr.format(this.#addr)}`,
         opts.signal,
       );
     }

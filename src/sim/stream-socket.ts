@@ -44,6 +44,8 @@ export class SimStreamSocket implements StreamSocket {
   #size = 0;
   readonly #readers = new Waiters();
   #release: { remove(): void } | undefined = undefined;
+  readonly #readWhat = (): string => `${this.host.name}: read from ${this.name}`;
+  readonly #writeWhat = (): string => `${this.host.name}: write to ${this.name}`;
 
   constructor(
     world: World,
@@ -93,7 +95,7 @@ export class SimStreamSocket implements StreamSocket {
           this.#sendRst();
           return;
         }
-        w.event(`${this.#in.label} data ${n}`);
+        w.log.add(w.clock.now(), "net", this.#in.dataLabel, n);
         if (this.#recvShut) {
           this.#in.outstanding -= n;
           this.#in.writers.wakeAll();
@@ -168,7 +170,7 @@ export class SimStreamSocket implements StreamSocket {
       if (this.#size > 0 && !this.#recvShut) return this.#take(buf);
       if (this.#reset !== undefined) throw resetError(this.#reset, `reading from ${this.name}`);
       if (this.#eof || this.#recvShut) throw new EndOfFile();
-      await this.#readers.wait(`${this.host.name}: read from ${this.name}`, opts?.signal);
+      await this.#readers.wait(this.#readWhat, opts?.signal);
     }
   }
 
@@ -216,7 +218,7 @@ export class SimStreamSocket implements StreamSocket {
       if (left === 0) return;
       const room = cap - out.outstanding;
       if (room <= 0) {
-        await out.writers.wait(`${this.host.name}: write to ${this.name}`, opts?.signal);
+        await out.writers.wait(this.#writeWhat, opts?.signal);
         continue;
       }
       let k = Math.min(room, mss, left);

@@ -11,18 +11,20 @@ export class TraceLog {
   readonly #times: number[] = [];
   readonly #who: string[] = [];
   readonly #what: string[] = [];
+  readonly #extra: Array<number | undefined> = [];
   #count = 0;
 
   constructor(limit: number) {
     this.#limit = limit;
   }
 
-  /** Records that `who` did `what` at virtual time `time` (ms). */
-  add(time: number, who: string, what: string): void {
+  /** Records that `who` did `what` (followed by the number `extra`, if given) at `time` (ms). */
+  add(time: number, who: string, what: string, extra?: number): void {
     if (this.#count++ >= this.#limit) return;
     this.#times.push(time);
     this.#who.push(who);
     this.#what.push(what);
+    this.#extra.push(extra);
   }
 
   /** How many events happened (including those past the limit). */
@@ -34,7 +36,8 @@ export class TraceLog {
   lines(): string[] {
     const out: string[] = [];
     for (let i = 0; i < this.#times.length; i++) {
-      out.push(`${this.#times[i]} ms ${this.#who[i]}: ${this.#what[i]}`);
+      const extra = this.#extra[i];
+      out.push(`${this.#times[i]} ms ${this.#who[i]}: ${this.#what[i]}${extra ?? ""}`);
     }
     if (this.#count > this.#limit) out.push(`(${this.#count - this.#limit} more events not kept)`);
     return out;

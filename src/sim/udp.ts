@@ -143,7 +143,7 @@ export class SimDatagramSocket implements DatagramSocket {
         buf.set(d.data.subarray(0, n));
         return [d.from, n];
       }
-      await this.#readers.wait(`${this.#host.name}: recv on ${this.#label()}`, opts?.signal);
+      await this.#readers.wait(() => `${this.#host.name}: recv on ${this.#label()}`, opts?.signal);
     }
   }
 

@@ -10,18 +10,28 @@ import { currentMockScheduler } from "../mock/scheduler.ts";
 export class Waiters {
   #list: Array<() => void> = [];
 
-  /** Waits until {@link wakeAll} (or cancellation); `what` names the wait in deadlock reports. */
-  wait(what: string, signal: AbortSignal | undefined): Promise<void> {
-    const done = currentMockScheduler()?.waiting(what);
-    const p = suspend<void>((resolve) => {
-      const w = (): void => resolve();
-      this.#list.push(w);
+  /**
+   * Waits until {@link wakeAll} (or cancellation); `what()` names the wait in deadlock reports
+   * (called only if one is made).
+   */
+  wait(what: () => string, signal: AbortSignal | undefined): Promise<void> {
+    const sched = currentMockScheduler();
+    return suspend<void>((resolve) => {
+      const done = sched?.waiting(what);
+      const w =
+        done === undefined
+          ? resolve
+          : (): void => {
+              done();
+              resolve();
+            };
+      this.#list.push(w as () => void);
       return () => {
-        const i = this.#list.indexOf(w);
+        done?.();
+        const i = this.#list.indexOf(w as () => void);
         if (i >= 0) this.#list.splice(i, 1);
       };
     }, signal);
-    return done === undefined ? p : p.finally(done);
   }
 
   /** Whether anyone waits. */
