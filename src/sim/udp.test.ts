@@ -140,3 +140,29 @@ describe("UDP in the simulation", () => {
     `);
   });
 });
+
+test("a held link keeps at most 4096 datagrams; more are lost", async () => {
+  const sim = Sim.create({ seed: 1 });
+  let got = 0;
+  sim.host("h", async (env) => {
+    await Switch.run(async (sw) => {
+      const u = await env.net.datagramSocket("udp:0.0.0.0:1", { sw });
+      for (;;) {
+        await u.recv(new Uint8Array(1));
+        got++;
+      }
+    });
+  });
+  sim.client("c", async (env) => {
+    await Switch.run(async (sw) => {
+      const s = await env.net.datagramSocket("udpv4", { sw });
+      sim.hold("c", "h");
+      for (let i = 0; i < 5000; i++) await s.send([encoder.encode("x")], { dst: "udp:h:1" });
+      await env.clock.sleep(100);
+      expect(sim.netstat().held.datagrams).toBe(4096);
+      expect(sim.netstat().dropped).toBe(5000 - 4096);
+    });
+  });
+  await sim.run();
+  expect(got).toBe(0);
+});

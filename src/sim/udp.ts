@@ -19,6 +19,8 @@ import { Waiters } from "./waiters.ts";
 import type { World } from "./world.ts";
 
 const maxDatagram = 65507;
+/** The most messages a held link keeps (more datagrams are lost, as a router's queue drops). */
+const maxParked = 4096;
 
 /** Resolves a destination address to its host (loopback: the sender's own). */
 export type HostOfIp = (addr: UdpAddr) => SimHost | undefined;
@@ -182,6 +184,12 @@ function deliverDatagram(
   if (fromHost !== to) {
     const link = w.link(fromHost, to);
     if (held || link.held) {
+      if (link.parked.length >= maxParked) {
+        w.counters.datagrams--;
+        w.counters.dropped++;
+        w.event(`${label} lost: ${maxParked} messages already held on the link`);
+        return;
+      }
       link.parked.push({
         kind: "udp",
         size: () => 1,
