@@ -225,3 +225,34 @@ describe("the simulation's DNS and addresses", () => {
     `);
   });
 });
+
+test("with every random fault on, each seed still gives the same trace twice", async () => {
+  const chaos = async (seed: number) => {
+    const sim = Sim.create({
+      seed,
+      latency: { min: 0, max: 30 },
+      dropRate: 0.1,
+      duplicateRate: 0.1,
+      resetRate: 0.05,
+      connectFailureRate: 0.1,
+      tcpCapacity: 2500, // above the message: echoOnce writes it all before reading
+    });
+    sim.host("db", (env) => echoHost(env, 7, false));
+    sim.host("db2", (env) => echoHost(env, 7, false));
+    for (const c of ["c1", "c2"]) {
+      sim.client(c, async (env) => {
+        for (let i = 0; i < 5; i++) {
+          await echoOnce(env, i % 2 === 0 ? "db" : "db2", "y".repeat(2000)).catch(() => "");
+          if (sim.random() < 0.2) sim.bounce("db2");
+        }
+      });
+    }
+    await sim.run();
+    return sim.trace();
+  };
+  for (let seed = 0; seed < 20; seed++) {
+    const a = await chaos(seed);
+    expect(a.length).toBeGreaterThan(20);
+    expect(await chaos(seed)).toEqual(a);
+  }
+});
