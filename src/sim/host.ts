@@ -15,6 +15,7 @@ const firstEphemeral = 49152;
 export class SimHost implements NetHost {
   readonly name: string;
   readonly ip: Ipaddr;
+  readonly ip6: Ipaddr | undefined;
   readonly role: "host" | "client";
   status: "new" | "up" | "crashed" | "done" = "new";
   /** Incremented at each start: the sockets of an earlier life are dead. */
@@ -25,10 +26,21 @@ export class SimHost implements NetHost {
   readonly sockets = new Set<SimStreamSocket>();
   #nextPort = firstEphemeral;
 
-  constructor(name: string, ip: Ipaddr, role: "host" | "client") {
+  constructor(name: string, ip: Ipaddr, ip6: Ipaddr | undefined, role: "host" | "client") {
     this.name = name;
     this.ip = ip;
+    this.ip6 = ip6;
     this.role = role;
+  }
+
+  /** Whether `ip` is one of the host's own addresses (not loopback). */
+  owns(ip: Ipaddr): boolean {
+    return ip.equals(this.ip) || (this.ip6 !== undefined && ip.equals(this.ip6));
+  }
+
+  /** The host's address of `ip`'s family (IPv4 without the `ipv6` option). */
+  addressLike(ip: Ipaddr): Ipaddr {
+    return ip.family === 6 && this.ip6 !== undefined ? this.ip6 : this.ip;
   }
 
   get up(): boolean {

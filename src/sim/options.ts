@@ -44,6 +44,11 @@ export interface SimOptions {
   readonly durationMs?: number | undefined;
   /** The most trace events kept (default 1 000 000); the count goes on past it. */
   readonly traceLimit?: number | undefined;
+  /**
+   * Give each host an IPv6 address too (fd00::N beside 10.0.0.N); the DNS then answers with the
+   * IPv4 address first, then the IPv6 one (default false: IPv4 only).
+   */
+  readonly ipv6?: boolean | undefined;
 }
 
 /** The options with their defaults filled in. */
@@ -61,6 +66,7 @@ export interface Config {
   readonly connectTimeout: number;
   readonly durationMs: number;
   readonly traceLimit: number;
+  readonly ipv6: boolean;
 }
 
 function rate(name: string, v: unknown): number {
@@ -124,6 +130,8 @@ export function configOf(opts: SimOptions): Config {
     throw new TypeError(`seed must be an integer, got ${String(seed)}`);
   }
   const [latencyMin, latencyMax] = latencyOf(opts.latency);
+  const ipv6 = opts.ipv6 ?? false;
+  if (typeof ipv6 !== "boolean") throw new TypeError(`ipv6 must be a boolean, got ${typeof ipv6}`);
   const pd = opts.partialDelivery ?? true;
   if (typeof pd !== "boolean") {
     throw new TypeError(`partialDelivery must be a boolean, got ${typeof pd}`);
@@ -142,5 +150,6 @@ export function configOf(opts: SimOptions): Config {
     connectTimeout: ms("connectTimeout", opts.connectTimeout, 75_000),
     durationMs: ms("durationMs", opts.durationMs, 600_000),
     traceLimit: positiveInt("traceLimit", opts.traceLimit, 1_000_000),
+    ipv6,
   };
 }

@@ -100,12 +100,12 @@ export class SimNet extends NetBase {
 
   /** The host an IP address belongs to (loopback and the host's own address: this host). */
   #hostOf(ip: Ipaddr): SimHost | undefined {
-    if (ip.isLoopback() || ip.equals(this.#host.ip)) return this.#host;
+    if (ip.isLoopback() || this.#host.owns(ip)) return this.#host;
     return this.#world.byIp(ip) as SimHost | undefined;
   }
 
   #checkLocal(ip: Ipaddr): void {
-    if (ip.isAny() || ip.isLoopback() || ip.equals(this.#host.ip)) return;
+    if (ip.isAny() || ip.isLoopback() || this.#host.owns(ip)) return;
     throw new IoError({
       kind: "Unknown",
       cause: new Error(`EADDRNOTAVAIL: ${ip} is not an address of host ${this.#host.name}`),
@@ -125,7 +125,7 @@ export class SimNet extends NetBase {
       }
     } else {
       server = this.#hostOf(addr.host);
-      const ip = server === h && addr.host.isLoopback() ? addr.host : h.ip;
+      const ip = server === h && addr.host.isLoopback() ? addr.host : h.addressLike(addr.host);
       let port = 0;
       if (opts.bindTo !== undefined) {
         const b = Sockaddr.stream(opts.bindTo);
@@ -203,14 +203,14 @@ export class SimNet extends NetBase {
   ): Promise<Array<TcpAddr | UdpAddr>> {
     this.#alive();
     const port = portOf(service);
-    let ip: Ipaddr;
-    if (host === "localhost") ip = Ipaddr.V4.loopback;
+    let ips: Ipaddr[];
+    if (host === "localhost") ips = [Ipaddr.V4.loopback];
     else {
       const h = this.#world.byName(host);
-      if (h !== undefined) ip = h.ip;
+      if (h !== undefined) ips = this.#world.addressesOf(h);
       else {
         try {
-          ip = Ipaddr.parse(host);
+          ips = [Ipaddr.parse(host)];
         } catch {
           throw notFound(`no host named ${JSON.stringify(host)} in the simulation`);
         }
@@ -219,9 +219,9 @@ export class SimNet extends NetBase {
     this.#world.log.add(
       this.#world.clock.now(),
       this.#host.name,
-      `resolved ${JSON.stringify(host)} to ${ip}`,
+      `resolved ${JSON.stringify(host)} to ${ips.join(" ")}`,
     );
-    return [Sockaddr.tcp(ip, port), Sockaddr.udp(ip, port)];
+    return ips.flatMap((ip) => [Sockaddr.tcp(ip, port), Sockaddr.udp(ip, port)]);
   }
 
   protected async backendGetnameinfo(

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { type IoError, Switch, traceln } from "../core/index.ts";
+import { Flow } from "../flow/index.ts";
 import { Sockaddr } from "../net/index.ts";
 import { Sim } from "./index.ts";
 import { echoHost, echoOnce } from "./test-helpers/scenarios.ts";
@@ -191,6 +192,58 @@ describe("the simulation's DNS and addresses", () => {
       ]
     `);
     expect(sim.lookup("db").toString()).toBe("10.0.0.1");
+  });
+
+  test("with ipv6, hosts have an IPv6 address too, and TCP and UDP work over it", async () => {
+    const sim = Sim.create({ seed: 1, ipv6: true });
+    sim.host("db", async (env) => {
+      await Switch.run(async (sw) => {
+        const u = await env.net.datagramSocket("udp:[::]:53", { sw });
+        sw.fork(async () => {
+          const buf = new Uint8Array(10);
+          const [from] = await u.recv(buf);
+          await u.send([new TextEncoder().encode(Sockaddr.format(from))], { dst: from });
+        });
+        const l = await env.net.listen("tcp:[::]:80", { sw, backlog: 4 });
+        for (;;) {
+          const [s, peer] = await l.accept({ sw });
+          const text = `${Sockaddr.format(peer)} -> ${Sockaddr.format(s.localAddr)}`;
+          await s.write([new TextEncoder().encode(text)]);
+          await s.close();
+        }
+      });
+    });
+    const out: string[] = [];
+    sim.client("test", async (env) => {
+      const addrs = await env.net.getaddrinfoStream("db", { service: "80" });
+      out.push(addrs.map((a) => Sockaddr.format(a)).join(" "));
+      for (const a of addrs) {
+        await Switch.run(async (sw) => {
+          const s = await env.net.connect(a, { sw });
+          out.push(await Flow.readAll(s, { maxSize: 100 }));
+        });
+      }
+      await Switch.run(async (sw) => {
+        const u = await env.net.datagramSocket("udpv6", { sw });
+        await u.send([new TextEncoder().encode("hi")], { dst: "udp:[fd00::1]:53" });
+        const buf = new Uint8Array(100);
+        const [from, n] = await u.recv(buf);
+        out.push(
+          `${Sockaddr.format(from)} says I am ${new TextDecoder().decode(buf.subarray(0, n))}`,
+        );
+      });
+      out.push(`${env.ip} ${env.ip6}`);
+    });
+    await sim.run();
+    expect(out).toMatchInlineSnapshot(`
+      [
+        "tcp:10.0.0.1:80 tcp:[fd00::1]:80",
+        "tcp:10.0.0.2:49152 -> tcp:10.0.0.1:80",
+        "tcp:[fd00::2]:49153 -> tcp:[fd00::1]:80",
+        "udp:[fd00::1]:53 says I am udp:[fd00::2]:49154",
+        "10.0.0.2 fd00::2",
+      ]
+    `);
   });
 
   test("connecting where nothing listens is refused; listening twice is AddressInUse", async () => {

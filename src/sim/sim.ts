@@ -41,6 +41,8 @@ export interface SimEnv extends Env {
   readonly name: string;
   /** The host's address. */
   readonly ip: Ipaddr;
+  /** The host's IPv6 address (with the `ipv6` option). */
+  readonly ip6: Ipaddr | undefined;
 }
 
 /** A host's or client's function. */
@@ -164,7 +166,7 @@ export class Sim {
     if (this.#entries.has(name))
       throw new TypeError(`${what}: there is already a host named ${JSON.stringify(name)}`);
     if (this.#state !== "new") throw new Error(`${what}: hosts are added before sim.run()`);
-    const host = new SimHost(name, this.#world.nextIp(), role);
+    const host = new SimHost(name, this.#world.nextIp(), this.#world.nextIp6(), role);
     this.#world.add(host);
     this.#entries.set(name, { host, fn, cc: undefined, running: false, restart: false });
     if (role === "client") this.#clientsLeft++;
@@ -248,6 +250,7 @@ export class Sim {
       domainMgr: new MockDomainManager(),
       name: h.name,
       ip: h.ip,
+      ip6: h.ip6,
     };
     const ctx: FiberContext = {
       cc,

@@ -109,7 +109,10 @@ export class SimDatagramSocket implements DatagramSocket {
       if (v === "hold") held = true;
       else if (typeof v === "object") extra = v.delay;
     }
-    const from = Sockaddr.udp(this.#host.ip, this.localAddr.port);
+    const from = Sockaddr.udp(
+      local && dst.host.isLoopback() ? dst.host : this.#host.addressLike(dst.host),
+      this.localAddr.port,
+    );
     const copies = !local && w.rng.chance(w.config.duplicateRate) ? 2 : 1;
     if (copies === 2) w.event(`${label} duplicated`);
     for (let i = 0; i < copies; i++) {

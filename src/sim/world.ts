@@ -66,6 +66,8 @@ export class Link {
 export interface NetHost {
   readonly name: string;
   readonly ip: Ipaddr;
+  /** The IPv6 address, with the `ipv6` option. */
+  readonly ip6: Ipaddr | undefined;
   /** Whether the host is running (not crashed, not yet started counts as up for the network). */
   readonly up: boolean;
 }
@@ -108,10 +110,28 @@ export class World {
     return Ipaddr.ofRaw(Uint8Array.of(10, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff));
   }
 
+  /** The next IPv6 address, with the `ipv6` option: fd00::1, fd00::2, ... */
+  nextIp6(): Ipaddr | undefined {
+    if (!this.config.ipv6) return undefined;
+    const n = this.#byName.size + 1;
+    const raw = new Uint8Array(16);
+    raw[0] = 0xfd;
+    raw[13] = (n >> 16) & 0xff;
+    raw[14] = (n >> 8) & 0xff;
+    raw[15] = n & 0xff;
+    return Ipaddr.ofRaw(raw);
+  }
+
+  /** The addresses of `h`, IPv4 first. */
+  addressesOf(h: NetHost): Ipaddr[] {
+    return h.ip6 === undefined ? [h.ip] : [h.ip, h.ip6];
+  }
+
   /** Registers a host (its name and address in the DNS). */
   add(h: NetHost): void {
     this.#byName.set(h.name, h);
     this.#byIp.set(h.ip.toString(), h);
+    if (h.ip6 !== undefined) this.#byIp.set(h.ip6.toString(), h);
   }
 
   /** The host named `name`, if any. */
