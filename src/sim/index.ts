@@ -13,12 +13,13 @@
  * @module
  */
 import { ExploreFailure, explore } from "./explore.ts";
-import { HostCrashed, Sim as SimClass } from "./sim.ts";
+import { Sim as SimClass } from "./sim.ts";
 import { SimFailure } from "./sim-failure.ts";
+import { HostCrashed } from "./types.ts";
 
 export type { ExploreOptions, ExploreResult } from "./explore.ts";
 export type { Latency, SimOptions } from "./options.ts";
-export type { HostFn, HostStat, NetStat, SimEnv } from "./sim.ts";
+export type { HostFn, HostStat, NetStat, SimEnv } from "./types.ts";
 export type { MessageHook, MessageVerdict, SimMessage } from "./world.ts";
 export { ExploreFailure, HostCrashed, SimFailure };
 

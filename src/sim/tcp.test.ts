@@ -2,7 +2,7 @@ import { describe, expect, test } from "vitest";
 import { Fiber, IoError, Switch } from "../core/index.ts";
 import { BufRead, Flow } from "../flow/index.ts";
 import { Sim, type SimOptions } from "./index.ts";
-import type { SimEnv } from "./sim.ts";
+import type { SimEnv } from "./types.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -3,7 +3,7 @@
  */
 import { Switch } from "../../core/index.ts";
 import { Flow } from "../../flow/index.ts";
-import type { SimEnv } from "../sim.ts";
+import type { SimEnv } from "../types.ts";
 
 const encoder = new TextEncoder();
 
