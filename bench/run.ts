@@ -53,7 +53,7 @@ let failures = 0;
 if (!values["net-only"]) {
   section("core: fibers and cancellation (weir vs bare promises)");
   failures += runScript([node, "bench/core.ts", ...(quick ? ["--quick"] : [])]) === 0 ? 0 : 1;
-  section("weir/sim: simulated TCP messages per second (vs real loopback TCP), 1000 seeds");
+  section("weir/sim: simulated TCP messages per second (vs real loopback TCP), seeds per minute");
   failures += runScript([node, "bench/sim.ts", ...(quick ? ["--quick"] : [])]) === 0 ? 0 : 1;
   section("BufRead.line vs node:readline and an indexOf splitter");
   failures +=
