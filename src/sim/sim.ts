@@ -121,6 +121,15 @@ export class Sim {
    * Adds a server host named `name` (its name in the DNS), running `fn(env)` from the start of
    * the run until the run ends (then it is cancelled). `sim.bounce` restarts it.
    * @throws TypeError for a bad or taken name, or if `fn` is not a function.
+   * @example
+   * ```ts
+   * sim.host("db", async (env) => {
+   *   await Switch.run(async (sw) => {
+   *     const l = await env.net.listen("tcp:0.0.0.0:5432", { sw, backlog: 16 });
+   *     for (;;) await l.acceptFork({ sw, onError: console.error }, serve);
+   *   });
+   * });
+   * ```
    */
   host(name: string, fn: HostFn): void {
     this.#add(name, fn, "host");
@@ -130,6 +139,12 @@ export class Sim {
    * Adds a client host: the run ends when every client's `fn` has returned; a client that
    * throws fails the run.
    * @throws TypeError for a bad or taken name, or if `fn` is not a function.
+   * @example
+   * ```ts
+   * sim.client("test", async (env) => {
+   *   await Tcp.withConnection(Tcp.WhereToConnect.hostAndPort("db", 5432), talk);
+   * });
+   * ```
    */
   client(name: string, fn: HostFn): void {
     this.#add(name, fn, "client");
@@ -141,6 +156,10 @@ export class Sim {
    * @throws SimFailure (with the seed in its message, and the first error as `cause`) if a
    *   client or host throws, the run passes `durationMs`, or it deadlocks; Error if called twice
    *   or without clients.
+   * @example
+   * ```ts
+   * await sim.run(); // rejects with "simulation with seed 7 failed at 120 ms: ..."
+   * ```
    */
   run(): Promise<void> {
     if (this.#state !== "new")
@@ -302,6 +321,12 @@ export class Sim {
    * Cuts the link between `a` and `b` both ways: datagrams are lost, TCP segments wait (as TCP
    * retransmits) until {@link repair}, so reads and connects wait and time out on virtual time.
    * @throws TypeError naming an unknown host.
+   * @example
+   * ```ts
+   * sim.partition("leader", "follower");
+   * await env.clock.sleep(5000);
+   * sim.repair("leader", "follower");
+   * ```
    */
   partition(a: string, b: string): void {
     const [ha, hb] = this.#pair(a, b, "sim.partition");
@@ -353,6 +378,10 @@ export class Sim {
    * Crashes host `name`: its connections are reset at the peers, its listeners and sockets
    * vanish, its fibers are cancelled; connections to it time out until it is back.
    * @throws TypeError for an unknown name or a client.
+   * @example
+   * ```ts
+   * sim.crash("leader"); // the follower's connection to it resets
+   * ```
    */
   crash(name: string): void {
     const e = this.#entry(name, "sim.crash");
@@ -392,6 +421,10 @@ export class Sim {
    * Installs (or with `undefined`, removes) the message hook: it sees each message between two
    * hosts as it is sent and may deliver, drop, hold or delay it.
    * @throws TypeError if `hook` is neither a function nor undefined.
+   * @example
+   * ```ts
+   * sim.onMessage((m) => (m.kind === "fin" && m.from === "db" ? "hold" : "deliver"));
+   * ```
    */
   onMessage(hook: MessageHook | undefined): void {
     if (hook !== undefined && typeof hook !== "function") {
@@ -413,7 +446,13 @@ export class Sim {
     return this.#entry(name, "sim.lookup").host.ip;
   }
 
-  /** What is in flight and held now, per host and in total. */
+  /**
+   * What is in flight and held now, per host and in total.
+   * @example
+   * ```ts
+   * sim.netstat().inFlight; // { tcpSegments: 3, tcpBytes: 3000, datagrams: 0 }
+   * ```
+   */
   netstat(): NetStat {
     const c = this.#world.counters;
     const hosts: Record<string, HostStat> = {};
