@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { EndOfFile, IoError, isCancelled, Switch, Time, Timeout } from "../core/index.ts";
 import { Flow } from "../flow/index.ts";
+import { Tcp } from "../tcp/index.ts";
 import { Sim } from "./index.ts";
 import { echoHost, echoOnce } from "./test-helpers/scenarios.ts";
 
@@ -238,6 +239,54 @@ describe("crash and bounce", () => {
       ]
     `);
   });
+});
+
+test("bounce stops a host's detached Tcp.Server too (its fibers are protected from cancellation, not from a crash)", async () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.message);
+  process.on("warning", onWarning);
+  try {
+    const sim = Sim.create({ seed: 8 });
+    let lives = 0;
+    sim.host("srv", async () => {
+      const life = ++lives;
+      const server = await Tcp.Server.create(
+        Tcp.WhereToListen.onPort(80),
+        async (_addr, _reader, writer) => {
+          writer.writeLine(`life ${life}`);
+        },
+        { onHandlerError: "raise" },
+      );
+      await server.closeFinished;
+    });
+    const got: string[] = [];
+    sim.client("test", async (env) => {
+      const ask = () =>
+        Tcp.withConnection(Tcp.WhereToConnect.hostAndPort("srv", 80), ({ reader }) =>
+          reader.readLine(),
+        );
+      got.push(String(await ask()));
+      sim.bounce("srv");
+      await env.clock.sleep(1);
+      got.push(String(await ask()));
+    });
+    await sim.run();
+    expect(got).toEqual(["life 1", "life 2"]);
+    expect(
+      sim.trace().filter((l) => / srv: /.test(l) && !l.includes("accepted")),
+    ).toMatchInlineSnapshot(`
+      [
+        "0 ms srv: start",
+        "0 ms srv: listening on tcp:0.0.0.0:80",
+        "9 ms srv: crash",
+        "9 ms srv: restart (life 2)",
+        "9 ms srv: listening on tcp:0.0.0.0:80",
+      ]
+    `);
+  } finally {
+    process.off("warning", onWarning);
+  }
+  expect(warnings).toEqual([]);
 });
 
 describe("random faults from the options", () => {

@@ -38,8 +38,6 @@ interface Entry {
   readonly host: SimHost;
   readonly fn: HostFn;
   cc: CancelContext | undefined;
-  running: boolean;
-  restart: boolean;
 }
 
 function checkName(name: unknown, what: string): asserts name is string {
@@ -113,7 +111,7 @@ export class Sim {
     if (this.#state !== "new") throw new Error(`${what}: hosts are added before sim.run()`);
     const host = new SimHost(name, this.#world.nextIp(), this.#world.nextIp6(), role);
     this.#world.add(host);
-    this.#entries.set(name, { host, fn, cc: undefined, running: false, restart: false });
+    this.#entries.set(name, { host, fn, cc: undefined });
     if (role === "client") this.#clientsLeft++;
   }
 
@@ -206,7 +204,6 @@ export class Sim {
     h.status = "up";
     const cc = new CancelContext(root.cc);
     e.cc = cc;
-    e.running = true;
     const env: SimEnv = {
       net: new SimNet(this.#world, h),
       clock: this.#vclock,
@@ -233,15 +230,14 @@ export class Sim {
     }
     const epoch = h.epoch;
     p.then(
-      () => this.#exited(e, epoch, undefined, false),
-      (err: unknown) => this.#exited(e, epoch, err, true),
+      () => this.#exited(e, epoch, cc, undefined, false),
+      (err: unknown) => this.#exited(e, epoch, cc, err, true),
     );
   }
 
-  #exited(e: Entry, epoch: number, err: unknown, failed: boolean): void {
+  #exited(e: Entry, epoch: number, cc: CancelContext, err: unknown, failed: boolean): void {
     this.#live--;
-    e.running = false;
-    e.cc?.finish();
+    cc.finish();
     const h = e.host;
     const crashed = h.status === "crashed" || h.epoch !== epoch;
     if (this.#state === "running" && !crashed) {
@@ -254,10 +250,6 @@ export class Sim {
       } else {
         this.#log.add(this.#clock.now(), h.name, "returned");
       }
-    }
-    if (e.restart && this.#state === "running") {
-      e.restart = false;
-      this.#start(e);
     }
     if (this.#state === "ending" && this.#live === 0) this.#complete();
   }
@@ -273,7 +265,7 @@ export class Sim {
     this.#state = "ending";
     this.#cancelDuration?.();
     try {
-      (this.#root as FiberContext).cc.cancel(new SimStopped());
+      (this.#root as FiberContext).cc.kill(new SimStopped());
     } catch {
       // a cancel hook failed while everything stops: the run's own outcome matters more
     }
@@ -295,7 +287,7 @@ export class Sim {
     }
     this.#state = "done";
     try {
-      (this.#root as FiberContext).cc.cancel(new SimStopped());
+      (this.#root as FiberContext).cc.kill(new SimStopped());
     } catch {
       // as in #end
     }
@@ -393,7 +385,7 @@ export class Sim {
     this.#log.add(this.#clock.now(), h.name, "crash");
     // Cancel first, so that the host's fibers see Cancelled, not their sockets vanishing.
     try {
-      e.cc?.cancel(new HostCrashed(name));
+      e.cc?.kill(new HostCrashed(name));
     } catch (err) {
       this.#fail(err, `crashing ${JSON.stringify(name)}`);
     }
@@ -403,8 +395,8 @@ export class Sim {
   }
 
   /**
-   * Restarts host `name`: crashes it if it runs, then runs its function again from the start
-   * (its state is lost) once its fibers have finished.
+   * Restarts host `name`: crashes it if it runs, then runs its function again from the start,
+   * at once (its state is lost; what is left of its last life can no longer use the network).
    * @throws TypeError for an unknown name or a client.
    */
   bounce(name: string): void {
@@ -412,9 +404,7 @@ export class Sim {
     if (e.host.role === "client")
       throw new TypeError(`sim.bounce: ${JSON.stringify(name)} is a client, not a host`);
     this.crash(name);
-    if (this.#state !== "running") return;
-    if (e.running) e.restart = true;
-    else this.#start(e);
+    if (this.#state === "running") this.#start(e);
   }
 
   /**
