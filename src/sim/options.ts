@@ -69,6 +69,22 @@ export interface Config {
   readonly ipv6: boolean;
 }
 
+const known: ReadonlySet<string> = new Set([
+  "seed",
+  "latency",
+  "dropRate",
+  "duplicateRate",
+  "resetRate",
+  "connectFailureRate",
+  "tcpCapacity",
+  "udpCapacity",
+  "partialDelivery",
+  "connectTimeout",
+  "durationMs",
+  "traceLimit",
+  "ipv6",
+]);
+
 function rate(name: string, v: unknown): number {
   if (v === undefined) return 0;
   if (typeof v !== "number" || !(v >= 0 && v <= 1)) {
@@ -124,6 +140,13 @@ function latencyOf(v: Latency | undefined): [number, number] {
 export function configOf(opts: SimOptions): Config {
   if (typeof opts !== "object" || opts === null) {
     throw new TypeError(`options must be an object, got ${opts === null ? "null" : typeof opts}`);
+  }
+  for (const k of Object.keys(opts)) {
+    if (!known.has(k)) {
+      throw new TypeError(
+        `unknown option ${JSON.stringify(k)} (options are ${[...known].join(", ")})`,
+      );
+    }
   }
   const { seed } = opts;
   if (typeof seed !== "number" || !Number.isSafeInteger(seed)) {

@@ -2,7 +2,7 @@ import { describe, expect, test } from "vitest";
 import { type IoError, Switch, traceln } from "../core/index.ts";
 import { Flow } from "../flow/index.ts";
 import { Sockaddr } from "../net/index.ts";
-import { Sim } from "./index.ts";
+import { Sim, type SimOptions } from "./index.ts";
 import { echoHost, echoOnce } from "./test-helpers/scenarios.ts";
 
 function echoRun(seed: number, text = "hello"): Promise<{ sim: Sim; got: string }> {
@@ -136,6 +136,9 @@ describe("Sim.create / host / client / run", () => {
     );
     expect(() => Sim.create({ seed: 1, latency: { min: 5, max: 2 } })).toThrow(
       "latency.max must be >= latency.min, got 2 < 5",
+    );
+    expect(() => Sim.create({ seed: 1, droprate: 0.1 } as SimOptions)).toThrow(
+      'unknown option "droprate" (options are seed, latency, dropRate, duplicateRate, resetRate, connectFailureRate, tcpCapacity, udpCapacity, partialDelivery, connectTimeout, durationMs, traceLimit, ipv6)',
     );
     expect(() => Sim.create({ seed: 1, tcpCapacity: 0 })).toThrow(
       "tcpCapacity must be an integer > 0, got 0",
