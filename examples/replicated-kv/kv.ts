@@ -1,7 +1,8 @@
 /**
  * A small replicated key-value store: a leader that clients write to, and a follower that the
  * leader replicates every write to, which clients read from when the leader is gone (failover).
- * Written once against `Tcp`, it runs on real sockets and, unchanged, in `weir/sim`.
+ * Written against `Tcp` only (nothing here knows of the simulation): on real machines each role
+ * would run in its own `run()`; the test runs them, unchanged, as hosts of `weir/sim`.
  *
  * Protocol (one line each way): `SET key value` -> `OK`; `GET key` -> the value, or `NIL`.
  * The leader takes both; the follower serves `GET` on the client port and `SET` from the
