@@ -71,6 +71,22 @@ describe("Sim.explore()", () => {
     );
   });
 
+  test("run may call sim.run() itself and check the outcome afterwards", async () => {
+    const e = await Sim.explore({
+      seeds: 5,
+      run: async (sim) => {
+        sim.host("db", (env) => echoHost(env));
+        sim.client("test", (env) => echoOnce(env, "db", "x"));
+        await sim.run();
+        const { delivered } = sim.netstat();
+        if (sim.seed === 3) throw new Error(`seed 3 checked after its run: ${delivered > 0}`);
+      },
+    }).catch((x: unknown) => x);
+    expect((e as Error).message.split("\n")[0]).toBe(
+      "Sim.explore: seed 3 failed (run 4): seed 3 checked after its run: true",
+    );
+  });
+
   test("WEIR_SIM_SEED reruns just that seed", async () => {
     process.env.WEIR_SIM_SEED = "77";
     const seeds: number[] = [];
