@@ -48,17 +48,22 @@ export function connectTcp(
 ): Promise<SimStreamSocket> {
   const timeout = world.config.connectTimeout;
   const target = server ?? client;
+  const [l, d] = [Sockaddr.format(local), Sockaddr.format(dst)];
   const fwd = new Flow(
     world,
     client,
     target,
     `${endpointName(client, local)} > ${endpointName(target, dst)}`,
+    l,
+    d,
   );
   const back = new Flow(
     world,
     target,
     client,
     `${endpointName(target, dst)} > ${endpointName(client, local)}`,
+    d,
+    l,
   );
   const c = new SimStreamSocket(world, client, local, dst, fwd, back, "connecting");
   back.deliver = (seg) => c.receive(seg);
@@ -108,7 +113,7 @@ export function connectTcp(
         );
       });
     }
-    world.event(`${fwd.label} connect`);
+    world.event(`${fwd.label} connect (${l} to ${d})`);
     fwd.send(SYN);
     return () => {
       cancelTimer?.();

@@ -58,8 +58,14 @@ export class Flow {
   #pending = false;
   #parked = false;
 
-  constructor(world: World, from: NetHost, to: NetHost, label: string) {
+  /** The sender's and receiver's addresses, as text (for the message hook). */
+  readonly src: string;
+  readonly dst: string;
+
+  constructor(world: World, from: NetHost, to: NetHost, label: string, src: string, dst: string) {
     this.world = world;
+    this.src = src;
+    this.dst = dst;
     this.from = from;
     this.to = to;
     this.label = label;
@@ -93,6 +99,8 @@ export class Flow {
         from: this.from.name,
         to: this.to.name,
         label: this.label,
+        src: this.src,
+        dst: this.dst,
         data,
       }));
       if (v === "hold") seg.held = true;

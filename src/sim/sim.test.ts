@@ -24,7 +24,7 @@ describe("Sim.create / host / client / run", () => {
         "0 ms db: start",
         "0 ms db: listening on tcp:0.0.0.0:7",
         "0 ms test: start",
-        "0 ms net: test:49152 > db:7 connect",
+        "0 ms net: test:49152 > db:7 connect (tcp:10.0.0.2:49152 to tcp:10.0.0.1:7)",
         "2 ms net: test:49152 > db:7 syn",
         "2 ms db: accepted tcp:10.0.0.2:49152 on tcp:0.0.0.0:7",
         "6 ms net: db:7 > test:49152 syn-ack",

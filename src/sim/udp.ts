@@ -88,6 +88,10 @@ export class SimDatagramSocket implements DatagramSocket {
       return;
     }
     const local = to === this.#host;
+    const from = Sockaddr.udp(
+      local && dst.host.isLoopback() ? dst.host : this.#host.addressLike(dst.host),
+      this.localAddr.port,
+    );
     const now = w.clock.now();
     let extra = 0;
     let held = false;
@@ -99,6 +103,8 @@ export class SimDatagramSocket implements DatagramSocket {
         from: this.#host.name,
         to: to.name,
         label,
+        src: Sockaddr.format(from),
+        dst: Sockaddr.format(dst),
         data,
       }));
       if (v === "drop" || w.rng.chance(w.config.dropRate)) {
@@ -109,10 +115,6 @@ export class SimDatagramSocket implements DatagramSocket {
       if (v === "hold") held = true;
       else if (typeof v === "object") extra = v.delay;
     }
-    const from = Sockaddr.udp(
-      local && dst.host.isLoopback() ? dst.host : this.#host.addressLike(dst.host),
-      this.localAddr.port,
-    );
     const copies = !local && w.rng.chance(w.config.duplicateRate) ? 2 : 1;
     if (copies === 2) w.event(`${label} duplicated`);
     for (let i = 0; i < copies; i++) {

@@ -24,6 +24,10 @@ export interface SimMessage {
   readonly to: string;
   /** `host:port > host:port`, as in the trace. */
   readonly label: string;
+  /** The sender's address (`tcp:10.0.0.2:49152`, `udp:[fd00::2]:53`). */
+  readonly src: string;
+  /** The receiver's address. */
+  readonly dst: string;
   /** The payload (data segments and datagrams; empty otherwise). Do not modify it. */
   readonly data: Uint8Array;
 }

@@ -6,7 +6,7 @@
 import { describe, expect, test } from "vitest";
 import { IoError, Switch, Time, Timeout, traceln } from "../../src/core/index.ts";
 import { Flow as Flows } from "../../src/flow/index.ts";
-import { Net } from "../../src/net/index.ts";
+import { Net, Sockaddr } from "../../src/net/index.ts";
 import { Sim } from "../../src/sim/index.ts";
 import { Tcp } from "../../src/tcp/index.ts";
 import { startShoutServer } from "../tcp/shout-server.ts";
@@ -159,5 +159,42 @@ describe("Net.runServer and Net.withTcpConnect inside the simulation", () => {
     await sim.run();
     expect(lines).toEqual(["timed out after 3000 ms"]);
     expect(sim.trace().some((l) => / test: gave up waiting$/.test(l))).toBe(true);
+  });
+});
+
+describe("Happy Eyeballs inside the simulation", () => {
+  test("Tcp.connect to a dual-stack host tries IPv6 250 ms after an IPv4 SYN goes unanswered", async () => {
+    const sim = Sim.create({ seed: 4, ipv6: true, latency: 5 });
+    // The DNS answers IPv4 first (as RFC 6724 orders ULA addresses); the IPv4 path is
+    // black-holed: its SYNs are held forever.
+    sim.onMessage((m) => (m.kind === "syn" && m.dst.startsWith("tcp:10.") ? "hold" : "deliver"));
+    sim.host("db", async () => {
+      const server = await Tcp.Server.create(
+        Tcp.WhereToListen.onPort(5432, { host: "::" }),
+        async (addr, _reader, writer) => {
+          writer.writeLine(`hello ${Sockaddr.format(addr)}`);
+        },
+        { onHandlerError: "raise" },
+      );
+      await server.closeFinished;
+    });
+    const out: string[] = [];
+    sim.client("app", async (env) => {
+      await Tcp.withConnection(Tcp.WhereToConnect.hostAndPort("db", 5432), async ({ reader }) => {
+        out.push(`${await reader.readLine()} at ${env.clock.now()} ms`);
+      });
+    });
+    await sim.run();
+    expect(out).toEqual(["hello tcp:[fd00::2]:49153 at 260 ms"]);
+    expect(
+      sim.trace().filter((l) => l.includes("connect") || l.includes("syn")),
+    ).toMatchInlineSnapshot(`
+      [
+        "0 ms net: app:49152 > db:5432 connect (tcp:10.0.0.2:49152 to tcp:10.0.0.1:5432)",
+        "250 ms net: app:49153 > db:5432 connect (tcp:[fd00::2]:49153 to tcp:[fd00::1]:5432)",
+        "255 ms net: app:49153 > db:5432 syn",
+        "260 ms net: db:5432 > app:49153 syn-ack",
+      ]
+    `);
   });
 });
