@@ -49,6 +49,12 @@ export interface SimOptions {
    * IPv4 address first, then the IPv6 one (default false: IPv4 only).
    */
   readonly ipv6?: boolean | undefined;
+  /**
+   * How far each host's wall clock (`env.clock`) may be off the simulation's time, in ms: each
+   * host draws an offset in [-clockSkew, clockSkew] when it starts (default 0). `env.monoClock`
+   * is never off. For leases and timestamps that trust wall clocks.
+   */
+  readonly clockSkew?: number | undefined;
 }
 
 /** The options with their defaults filled in. */
@@ -67,6 +73,7 @@ export interface Config {
   readonly durationMs: number;
   readonly traceLimit: number;
   readonly ipv6: boolean;
+  readonly clockSkew: number;
 }
 
 const known: ReadonlySet<string> = new Set([
@@ -83,6 +90,7 @@ const known: ReadonlySet<string> = new Set([
   "durationMs",
   "traceLimit",
   "ipv6",
+  "clockSkew",
 ]);
 
 function rate(name: string, v: unknown): number {
@@ -105,6 +113,14 @@ function ms(name: string, v: unknown, dflt: number): number {
   if (v === undefined) return dflt;
   if (typeof v !== "number" || Number.isNaN(v) || v < 0) {
     throw new RangeError(`${name} must be a number of ms >= 0, got ${String(v)}`);
+  }
+  return v;
+}
+
+function wholeMs(name: string, v: unknown): number {
+  if (v === undefined) return 0;
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
+    throw new RangeError(`${name} must be an integer number of ms >= 0, got ${String(v)}`);
   }
   return v;
 }
@@ -174,5 +190,6 @@ export function configOf(opts: SimOptions): Config {
     durationMs: ms("durationMs", opts.durationMs, 600_000),
     traceLimit: positiveInt("traceLimit", opts.traceLimit, 1_000_000),
     ipv6,
+    clockSkew: wholeMs("clockSkew", opts.clockSkew),
   };
 }

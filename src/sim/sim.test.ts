@@ -138,7 +138,7 @@ describe("Sim.create / host / client / run", () => {
       "latency.max must be >= latency.min, got 2 < 5",
     );
     expect(() => Sim.create({ seed: 1, droprate: 0.1 } as SimOptions)).toThrow(
-      'unknown option "droprate" (options are seed, latency, dropRate, duplicateRate, resetRate, connectFailureRate, tcpCapacity, udpCapacity, partialDelivery, connectTimeout, durationMs, traceLimit, ipv6)',
+      'unknown option "droprate" (options are seed, latency, dropRate, duplicateRate, resetRate, connectFailureRate, tcpCapacity, udpCapacity, partialDelivery, connectTimeout, durationMs, traceLimit, ipv6, clockSkew)',
     );
     expect(() => Sim.create({ seed: 1, tcpCapacity: 0 })).toThrow(
       "tcpCapacity must be an integer > 0, got 0",
@@ -165,6 +165,27 @@ describe("Sim.create / host / client / run", () => {
     await ok.run();
     await expect(ok.run()).rejects.toThrow("sim.run() may be called only once");
   });
+});
+
+test("clockSkew sets each host's wall clock off by a seeded offset; monoClock and sleeps agree", async () => {
+  const sim = Sim.create({ seed: 5, clockSkew: 1000 });
+  const seen: string[] = [];
+  for (const name of ["a", "b"]) {
+    sim.client(name, async (env) => {
+      await env.clock.sleepUntil(env.clock.now() + 50);
+      seen.push(`${name}: wall ${env.clock.now()} mono ${env.monoClock.now()}`);
+    });
+  }
+  await sim.run();
+  expect(seen).toMatchInlineSnapshot(`
+    [
+      "a: wall 368 mono 50",
+      "b: wall 382 mono 50",
+    ]
+  `);
+  expect(() => Sim.create({ seed: 1, clockSkew: 0.5 })).toThrow(
+    "clockSkew must be an integer number of ms >= 0, got 0.5",
+  );
 });
 
 describe("the simulation's DNS and addresses", () => {

@@ -204,9 +204,11 @@ export class Sim {
     h.status = "up";
     const cc = new CancelContext(root.cc);
     e.cc = cc;
+    const skew = this.#config.clockSkew;
+    const offset = skew === 0 ? 0 : this.#world.rng.int(-skew, skew);
     const env: SimEnv = {
       net: new SimNet(this.#world, h),
-      clock: this.#vclock,
+      clock: offset === 0 ? this.#vclock : new VirtualClock(this.#clock, offset),
       monoClock: this.#vclock,
       domainMgr: new MockDomainManager(),
       name: h.name,

@@ -11,7 +11,7 @@ import type { Env, Ipaddr, Net } from "../net/index.ts";
 export interface SimEnv extends Env {
   /** The host's network: the `Net` contract over the simulated network. */
   readonly net: Net;
-  /** Virtual wall clock (ms since the start of the run). */
+  /** Virtual wall clock (ms since the start of the run; off by up to `clockSkew` ms). */
   readonly clock: Clock;
   /** Virtual monotonic clock (the same time as `clock`). */
   readonly monoClock: Clock;

@@ -6,16 +6,22 @@
 import type { BlockingOptions, Clock } from "../core/index.ts";
 import type { MockClock } from "../mock/clock.ts";
 
-/** A host's view of the virtual clock: `now`, `sleep` and `sleepUntil`, in ms. */
+/**
+ * A host's view of the virtual clock: `now`, `sleep` and `sleepUntil`, in ms, `offset` ms ahead
+ * of the simulation's time (a wall clock that is off; 0 for the monotonic clock).
+ */
 export class VirtualClock implements Clock {
   readonly #clock: MockClock;
+  /** How far ahead of the simulation's time this clock is (negative: behind). */
+  readonly offset: number;
 
-  constructor(clock: MockClock) {
+  constructor(clock: MockClock, offset = 0) {
     this.#clock = clock;
+    this.offset = offset;
   }
 
   now(): number {
-    return this.#clock.now();
+    return this.#clock.now() + this.offset;
   }
 
   sleep(ms: number, opts?: BlockingOptions): Promise<void> {
@@ -23,11 +29,11 @@ export class VirtualClock implements Clock {
   }
 
   sleepUntil(time: number, opts?: BlockingOptions): Promise<void> {
-    return this.#clock.sleepUntil(time, opts);
+    return this.#clock.sleepUntil(time - this.offset, opts);
   }
 
   /** `virtual clock (now N ms)`. */
   toString(): string {
-    return `virtual clock (now ${this.#clock.now()} ms)`;
+    return `virtual clock (now ${this.now()} ms)`;
   }
 }
