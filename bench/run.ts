@@ -2,8 +2,9 @@
  * `npm run bench`: every benchmark of weir in one run, each printed as ratios against the
  * baseline measured in the same run (never single figures: these machines drift).
  *
- * 1. Micro-benchmarks: core (fibers, cancellation) and BufRead (against node:readline and a
- *    hand-written splitter).
+ * 1. Micro-benchmarks: core (fibers, cancellation), weir/sim (simulated messages per second
+ *    against real loopback TCP; 1000 seeds of a three-host scenario) and BufRead (against
+ *    node:readline and a hand-written splitter).
  * 2. Echo servers on weir (Net.runServer + Flow.copy, Tcp.Server.createSock + Flow.copy,
  *    Tcp.Server.create with reader/writer) against a raw node:net echo, under the shared load
  *    generator when it is there (the optional shared tools, `loadgen.c` and `ratio.sh`, in
@@ -55,6 +56,8 @@ let failures = 0;
 if (!values["net-only"]) {
   section("core: fibers and cancellation (weir vs bare promises)");
   failures += runScript([node, "bench/core.ts", ...(quick ? ["--quick"] : [])]) === 0 ? 0 : 1;
+  section("weir/sim: simulated TCP messages per second (vs real loopback TCP), seeds per minute");
+  failures += runScript([node, "bench/sim.ts", ...(quick ? ["--quick"] : [])]) === 0 ? 0 : 1;
   section("BufRead.line vs node:readline and an indexOf splitter");
   failures +=
     runScript([node, "bench/flow-bufread.ts", ...(quick ? ["--mb", "16"] : [])]) === 0 ? 0 : 1;

@@ -46,6 +46,8 @@ export class CancelContext {
   #state: "on" | "cancelling" | "finished" = "on";
   #reason: unknown = undefined;
   #controller: AbortController | null = null;
+  /** Killed (see {@link kill}): protected contexts below are cancelled too. */
+  #killed = false;
   /** A protected context is not cancelled when its parent is. */
   readonly protected: boolean;
 
@@ -53,9 +55,10 @@ export class CancelContext {
     this.#parent = parent;
     this.protected = isProtected;
     if (parent !== null) {
-      if (!isProtected && parent.#state === "cancelling") {
+      if ((!isProtected || parent.#killed) && parent.#state === "cancelling") {
         this.#state = "cancelling";
         this.#reason = parent.#reason;
+        this.#killed = parent.#killed;
       }
       if (parent.#children === null) parent.#children = new Set();
       parent.#children.add(this);
@@ -104,9 +107,22 @@ export class CancelContext {
    * (the first, with the rest kept on it: see `suppressedErrors`).
    */
   cancel(reason: unknown): void {
+    this.#cancel(reason, false);
+  }
+
+  /**
+   * Cancels the context and every context below it, protected ones included (a simulated host
+   * that crashes: nothing of it may go on). Contexts made below it later start cancelled.
+   * Errors thrown by hooks are rethrown as {@link cancel} does.
+   */
+  kill(reason: unknown): void {
+    this.#cancel(reason, true);
+  }
+
+  #cancel(reason: unknown, all: boolean): void {
     const hooks: CancelHook[] = [];
     const controllers: AbortController[] = [];
-    this.#markTree(reason, hooks, controllers);
+    this.#markTree(reason, hooks, controllers, all);
     let error: unknown;
     let failed = false;
     const outer = waking;
@@ -127,17 +143,31 @@ export class CancelContext {
     if (failed) throw error;
   }
 
-  #markTree(reason: unknown, hooks: CancelHook[], controllers: AbortController[]): void {
-    if (this.#state !== "on") return;
-    this.#state = "cancelling";
-    this.#reason = reason;
-    if (this.#hooks !== null) {
-      for (const h of this.#hooks) hooks.push(h);
-      this.#hooks = null;
+  #markTree(
+    reason: unknown,
+    hooks: CancelHook[],
+    controllers: AbortController[],
+    all: boolean,
+  ): void {
+    if (this.#state === "finished") return;
+    if (all) {
+      // A context already cancelling may still have protected contexts on below it.
+      if (this.#killed) return;
+      this.#killed = true;
     }
-    if (this.#controller !== null) controllers.push(this.#controller);
+    if (this.#state === "on") {
+      this.#state = "cancelling";
+      this.#reason = reason;
+      if (this.#hooks !== null) {
+        for (const h of this.#hooks) hooks.push(h);
+        this.#hooks = null;
+      }
+      if (this.#controller !== null) controllers.push(this.#controller);
+    } else if (!all) return;
     if (this.#children !== null) {
-      for (const c of this.#children) if (!c.protected) c.#markTree(reason, hooks, controllers);
+      for (const c of this.#children) {
+        if (all || !c.protected) c.#markTree(reason, hooks, controllers, all);
+      }
     }
   }
 

@@ -20,6 +20,12 @@ interface Timer {
   readonly wake: () => void;
 }
 
+/** Options of {@link MockClock}. */
+export interface MockClockOptions {
+  /** Trace each change of time as `mock time is now N` (default true). */
+  readonly trace?: boolean | undefined;
+}
+
 /**
  * A mock clock: `now()` starts at 0 (ms) and changes only through {@link advance},
  * {@link tryAdvance} and {@link setTime} — which the mock backend calls itself, when every
@@ -38,6 +44,11 @@ export class MockClock implements ClockContract {
   #now = 0;
   #seq = 0;
   #timers: Timer[] = [];
+  readonly #trace: boolean;
+
+  constructor(opts: MockClockOptions = {}) {
+    this.#trace = opts.trace ?? true;
+  }
 
   /** The current mock time in ms. */
   now(): number {
@@ -87,6 +98,21 @@ export class MockClock implements ClockContract {
     }
   }
 
+  /**
+   * Calls `fn` when the time reaches `time` (in deadline order with the sleepers, during the
+   * change of time, with `now()` already at the new time); returns a function that cancels it.
+   * What `weir/sim` schedules its network events with.
+   * @throws RangeError if `time` is NaN.
+   */
+  at(time: number, fn: () => void): () => void {
+    if (typeof time !== "number" || Number.isNaN(time)) {
+      throw new RangeError(`time must be a number, got ${String(time)}`);
+    }
+    const timer: Timer = { time, seq: this.#seq++, wake: fn };
+    this.#insert(timer);
+    return () => this.#remove(timer);
+  }
+
   /** The time of the next sleeper, or `undefined` if nobody sleeps. */
   get nextTimer(): number | undefined {
     return this.#timers[0]?.time;
@@ -104,9 +130,9 @@ export class MockClock implements ClockContract {
     let n = 0;
     while (n < this.#timers.length && (this.#timers[n] as Timer).time <= time) n++;
     const due = this.#timers.splice(0, n);
-    for (const t of due) t.wake();
     this.#now = time;
-    traceln("%s", `mock time is now ${time}`);
+    for (const t of due) t.wake();
+    if (this.#trace) traceln("%s", `mock time is now ${time}`);
   }
 
   /**
@@ -138,7 +164,7 @@ export class MockClock implements ClockContract {
   }
 
   #remove(t: Timer): void {
-    const i = this.#timers.indexOf(t);
+    const i = this.#timers.lastIndexOf(t);
     if (i >= 0) this.#timers.splice(i, 1);
   }
 

@@ -1,6 +1,6 @@
 /**
  * Type tests of the public surface, checked by `vitest --typecheck` against the built
- * declarations (`weir`, `weir/mock`, `weir/unix` resolve through package.json's exports to
+ * declarations (`weir`, `weir/mock`, `weir/unix`, `weir/sim` resolve through package.json's exports to
  * dist/*.d.ts): what a user's editor sees. A wrong type here fails `npm test`.
  */
 import { describe, expectTypeOf, test } from "vitest";
@@ -22,6 +22,7 @@ import {
   Timeout,
 } from "weir";
 import { Mock } from "weir/mock";
+import { type NetStat, Sim, type SimEnv, type SimMessage } from "weir/sim";
 import { Unix } from "weir/unix";
 
 describe("weir", () => {
@@ -98,5 +99,29 @@ describe("weir/mock and weir/unix", () => {
   test("Mock.Flow.make gives a flow; Unix.fd a number", () => {
     expectTypeOf(Mock.Flow.make).parameter(0).toEqualTypeOf<string>();
     expectTypeOf(Unix.fd).returns.toEqualTypeOf<number>();
+  });
+});
+
+describe("weir/sim", () => {
+  test("Sim.create takes the seed; hosts get an env with a Net; run and explore are promises", () => {
+    const sim = Sim.create({ seed: 1, latency: { min: 1, max: 20 } });
+    // @ts-expect-error: the seed is required
+    Sim.create({ latency: 5 });
+    sim.host("db", async (env) => {
+      expectTypeOf(env).toEqualTypeOf<SimEnv>();
+      expectTypeOf(env.net.connect).returns.resolves.toEqualTypeOf<StreamSocket>();
+    });
+    expectTypeOf(sim.run()).toEqualTypeOf<Promise<void>>();
+    expectTypeOf(sim.trace()).toEqualTypeOf<string[]>();
+    expectTypeOf(sim.netstat()).toEqualTypeOf<NetStat>();
+    sim.onMessage((m) => {
+      expectTypeOf(m).toEqualTypeOf<SimMessage>();
+      return m.kind === "data" ? { delay: 10 } : "deliver";
+    });
+    // @ts-expect-error: not a verdict
+    sim.onMessage(() => "later");
+    expectTypeOf(
+      Sim.explore({ seeds: 10, run: (s) => s.client("c", async () => {}) }),
+    ).resolves.toHaveProperty("runs");
   });
 });
