@@ -5,14 +5,13 @@
  * `drainMs` later) closes them.
  * @module
  */
-import { Fiber, type ListeningSocket, run, Sockaddr, Switch } from "weir";
-import type { Clock } from "weir";
+import { type Clock, type Env, Fiber, type ListeningSocket, run, Sockaddr, Switch } from "weir";
 
-/** Starts one example server; `serve` gets the listener, the monotonic clock and the stop signal. */
+/** Starts one example server; `serve` gets the listener, the env and a promise that resolves on stop. */
 export async function main(
   name: string,
   defaultPort: number,
-  serve: (listener: ListeningSocket, clock: Clock, stop: Promise<void>) => Promise<void>,
+  serve: (listener: ListeningSocket, env: Env, stop: Promise<void>) => Promise<void>,
   drainMs = 5000,
 ): Promise<void> {
   const arg = process.argv[2] ?? String(defaultPort);
@@ -43,7 +42,7 @@ export async function main(
         });
         process.stdout.write(`listening on ${Sockaddr.format(listener.listeningAddr)}\n`);
         await Fiber.first(
-          () => serve(listener, env.monoClock, stop),
+          () => serve(listener, env, stop),
           // Cancelled when `serve` returns first; wins after a second signal or `drainMs`.
           async () => {
             await sleepUnless(env.monoClock, Infinity, stopping.signal);

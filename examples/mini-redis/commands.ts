@@ -183,10 +183,14 @@ export class Session implements Subscriber {
     if (req.argc !== 3) {
       const opt = req.argc === 5 ? req.str(3).toUpperCase() : "";
       const n = req.int(4);
-      if (opt !== "EX" && opt !== "PX") return Reply.error(out, "ERR syntax error");
+      if (opt !== "EX" && opt !== "PX") {
+        Reply.error(out, "ERR syntax error");
+        return;
+      }
       const ms = n === undefined ? NaN : opt === "EX" ? n * 1000 : n;
       if (!(ms > 0) || ms > MAX_TTL_MS) {
-        return Reply.error(out, "ERR invalid expire time in 'set' command");
+        Reply.error(out, "ERR invalid expire time in 'set' command");
+        return;
       }
       ttl = ms;
     }

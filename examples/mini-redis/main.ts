@@ -6,4 +6,6 @@
 import { main } from "../main.ts";
 import { serve } from "./server.ts";
 
-await main("mini-redis", 6380, (listener, clock, stop) => serve(listener, { clock, stop }));
+await main("mini-redis", 6380, (listener, env, stop) =>
+  serve(listener, { clock: env.monoClock, stop }),
+);

@@ -186,7 +186,7 @@ export const Reply = {
   },
   /** A bulk string of latin1 text (one byte per character). */
   bulkText(out: ReplySink, s: string): void {
-    if (/^[\x00-\x7f]*$/.test(s)) out.string(`$${s.length}\r\n${s}\r\n`);
+    if (isAscii(s)) out.string(`$${s.length}\r\n${s}\r\n`);
     else Reply.bulk(out, Buffer.from(s, "latin1"));
   },
   /** The null bulk string (a missing key). */
@@ -198,3 +198,8 @@ export const Reply = {
     out.string(`*${n}\r\n`);
   },
 };
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return false;
+  return true;
+}

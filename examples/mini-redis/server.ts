@@ -12,8 +12,8 @@
 import {
   BufferLimitExceeded,
   BufRead,
-  type BufWriter,
   BufWrite,
+  type BufWriter,
   Cancelled,
   type Clock,
   EndOfFile,
@@ -23,7 +23,7 @@ import {
   Switch,
   traceln,
 } from "weir";
-import { IDLE, type IdleEntry, IdleSweep } from "../idle-sweep.ts";
+import { type IdleEntry, IdleSweep } from "../idle-sweep.ts";
 import { Session, type SessionSink } from "./commands.ts";
 import { Broker, Db } from "./db.ts";
 import { DEFAULT_LIMITS, type Limits, ProtocolError, parseRequest, Request } from "./resp.ts";
@@ -59,7 +59,8 @@ interface Shared {
 }
 
 function checkLimit(name: string, v: number): number {
-  if (!Number.isInteger(v) || v <= 0) throw new RangeError(`${name} must be an integer > 0, got ${String(v)}`);
+  if (!Number.isInteger(v) || v <= 0)
+    throw new RangeError(`${name} must be an integer > 0, got ${String(v)}`);
   return v;
 }
 
@@ -74,14 +75,25 @@ function checkLimit(name: string, v: number): number {
  */
 export async function serve(listener: ListeningSocket, opts: ServeOptions): Promise<void> {
   const limits: Limits = { ...DEFAULT_LIMITS, ...opts.limits };
-  for (const k of ["maxBulk", "maxArgs", "maxRequest", "maxPipeline"] as const) checkLimit(k, limits[k]);
+  for (const k of ["maxBulk", "maxArgs", "maxRequest", "maxPipeline"] as const)
+    checkLimit(k, limits[k]);
   const maxOutput = checkLimit("maxOutput", opts.maxOutput ?? 1 << 20);
-  const maxSubscriberBuffer = checkLimit("maxSubscriberBuffer", opts.maxSubscriberBuffer ?? 8 << 20);
+  const maxSubscriberBuffer = checkLimit(
+    "maxSubscriberBuffer",
+    opts.maxSubscriberBuffer ?? 8 << 20,
+  );
   const { clock } = opts;
   const db = new Db({ now: () => clock.now(), maxKeys: opts.maxKeys });
   await Switch.run(async (sw) => {
     const sweep = new IdleSweep(clock, opts.idleTimeout ?? 300_000, sw);
-    const shared: Shared = { db, broker: new Broker(), limits, sweep, maxOutput, maxSubscriberBuffer };
+    const shared: Shared = {
+      db,
+      broker: new Broker(),
+      limits,
+      sweep,
+      maxOutput,
+      maxSubscriberBuffer,
+    };
     await Net.runServer(listener, (socket) => handle(socket, shared), {
       onError: (e) => traceln("mini-redis: client failed: %s", e instanceof Error ? e.message : e),
       maxConnections: opts.maxConnections ?? 10_000,
