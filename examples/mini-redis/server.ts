@@ -105,12 +105,12 @@ export async function serve(listener: ListeningSocket, opts: ServeOptions): Prom
 /** Serves one connection until it quits, closes, breaks the protocol or stays idle. */
 async function handle(socket: StreamSocket, shared: Shared): Promise<void> {
   const idle = shared.sweep.track();
-  const reader = BufRead.of(socket, {
-    maxSize: shared.limits.maxRequest,
-    initialSize: 16 * 1024,
-    signal: idle.signal,
-  });
   try {
+    const reader = BufRead.of(socket, {
+      maxSize: shared.limits.maxRequest,
+      initialSize: Math.min(16 * 1024, shared.limits.maxRequest),
+      signal: idle.signal,
+    });
     await BufWrite.with(socket, (w) => {
       const sink: SessionSink = {
         string: (s) => w.string(s),
