@@ -136,6 +136,7 @@ async function handle(socket: StreamSocket, shared: Shared): Promise<void> {
           }
           if (head.expectContinue && head.minor === 1 && head.body.kind !== "none") {
             w.string("HTTP/1.1 100 Continue\r\n\r\n");
+            await w.flush(); // the client waits for it before it sends the body
           }
           body = await readBody(reader, head, limits.maxBody, touch);
         } catch (e) {
