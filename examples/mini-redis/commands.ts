@@ -159,10 +159,21 @@ export class Session implements Subscriber {
         Reply.simple(out, "OK");
         return "quit";
       case "COMMAND":
-      case "CONFIG":
-        // redis-cli and redis-benchmark ask these when they start; an empty answer is fine
+        // redis-cli asks for the command docs when it starts; none is a fine answer
         Reply.array(out, 0);
         break;
+      case "CONFIG": {
+        // redis-benchmark reads these two settings when it starts: no persistence here
+        const param = req.argc === 3 && req.str(1).toUpperCase() === "GET" ? req.str(2) : "";
+        const value = CONFIG.get(param.toLowerCase());
+        if (value === undefined) Reply.array(out, 0);
+        else {
+          Reply.array(out, 2);
+          Reply.bulkText(out, param.toLowerCase());
+          Reply.bulkText(out, value);
+        }
+        break;
+      }
     }
     return "continue";
   }
@@ -222,6 +233,11 @@ const ARITY = new Map<string, number>([
   ["QUIT", 1],
   ["COMMAND", -1],
   ["CONFIG", -1],
+]);
+
+const CONFIG = new Map([
+  ["save", ""],
+  ["appendonly", "no"],
 ]);
 
 const SUBSCRIBED_OK = new Set(["SUBSCRIBE", "UNSUBSCRIBE", "PING", "QUIT"]);
