@@ -1,49 +1,42 @@
 /**
  * Idle timeouts for the examples' connections with one timer per server, not one per read:
- * each connection notes when it last saw bytes ({@link IdleEntry.touch}, a clock read), and a
- * sweep fiber wakes at the earliest deadline and aborts the signal of each connection idle for
- * `idleMs`. Its reader was made with that signal, so the read it waits in rejects with
- * `Cancelled` (whose `cause` is {@link IDLE}) and the handler closes the connection.
+ * each connection runs in a cancellation scope ({@link IdleSweep.guard}) and notes when it last
+ * saw bytes ({@link IdleEntry.touch}, a clock read); a sweep fiber wakes at the earliest
+ * deadline and cancels the scope of each connection idle for `idleMs`, so whatever it waits in
+ * rejects with `Cancelled` (cause {@link IDLE}), and the handler returns.
  *
  * The sweep runs on the clock it is given: on `weir/mock` time in tests, so 30 s of idleness take
  * microseconds.
  * @module
  */
-import type { Clock, Switch } from "weir";
+import { Cancel, Cancelled, type CancelScope, type Clock, type Switch } from "weir";
 
 /** The abort reason of an idle connection's signal. */
 export const IDLE: Error = new Error("idle timeout");
 
 /** One tracked connection. */
 export interface IdleEntry {
-  /** Aborted (with {@link IDLE}) once the connection has been idle for `idleMs`. */
-  readonly signal: AbortSignal;
   /** Notes activity now. */
   touch(): void;
-  /** Stops tracking (when the connection ends). */
-  untrack(): void;
 }
 
 class Entry implements IdleEntry {
   readonly #sweep: IdleSweep;
-  readonly #ac = new AbortController();
+  readonly #scope: CancelScope;
   last: number;
-  constructor(sweep: IdleSweep, now: number) {
+  expired = false;
+  constructor(sweep: IdleSweep, scope: CancelScope, now: number) {
     this.#sweep = sweep;
+    this.#scope = scope;
     this.last = now;
-  }
-  get signal(): AbortSignal {
-    return this.#ac.signal;
   }
   touch(): void {
     this.last = this.#sweep.clock.now();
   }
-  untrack(): void {
-    this.#sweep.remove(this);
-  }
   expire(): void {
     this.#sweep.remove(this);
-    this.#ac.abort(IDLE);
+    this.expired = true;
+    this.#scope.cancel(IDLE);
   }
 }
 
@@ -69,15 +62,28 @@ export class IdleSweep {
     this.#sw = sw;
   }
 
-  /** Starts tracking a connection (active now). */
-  track(): IdleEntry {
-    const e = new Entry(this, this.clock.now());
-    this.entries.add(e);
-    if (!this.#running) {
-      this.#running = true;
-      this.#sw.fork(() => this.#loop());
+  /**
+   * Runs `fn` (a connection's handler) in a cancellation scope that is cancelled once it has
+   * been idle for `idleMs`; returns normally then (an idle client is not an error).
+   * @throws what `fn` throws.
+   */
+  async guard(fn: (idle: IdleEntry) => Promise<void>): Promise<void> {
+    let entry: Entry | undefined;
+    try {
+      await Cancel.sub(async (scope) => {
+        entry = new Entry(this, scope, this.clock.now());
+        this.entries.add(entry);
+        if (!this.#running) {
+          this.#running = true;
+          this.#sw.fork(() => this.#loop());
+        }
+        await fn(entry);
+      });
+    } catch (e) {
+      if (!(entry?.expired && e instanceof Cancelled)) throw e;
+    } finally {
+      if (entry !== undefined) this.remove(entry);
     }
-    return e;
   }
 
   /** Stops tracking `e`; the sweep fiber ends with the last connection. */

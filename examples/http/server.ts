@@ -13,7 +13,6 @@ import {
   type BufReader,
   BufWrite,
   type BufWriter,
-  Cancelled,
   type Clock,
   EndOfFile,
   type ListeningSocket,
@@ -22,7 +21,7 @@ import {
   Switch,
   traceln,
 } from "weir";
-import { IDLE, IdleSweep } from "../idle-sweep.ts";
+import { IdleSweep } from "../idle-sweep.ts";
 import { readBody } from "./body.ts";
 import {
   DEFAULT_HTTP_LIMITS,
@@ -115,11 +114,11 @@ export async function serve(listener: ListeningSocket, opts: HttpServeOptions): 
 /** Serves one connection: requests one after another until one says close, or an error. */
 async function handle(socket: StreamSocket, shared: Shared): Promise<void> {
   const { limits } = shared;
-  const idle = shared.sweep.track();
-  const touch = (): void => idle.touch();
-  const reader = BufRead.of(socket, { maxSize: readerSize(limits), signal: idle.signal });
-  let refused = false;
-  try {
+  await shared.sweep.guard(async (idle) => {
+    const touch = (): void => idle.touch();
+    const reader = BufRead.of(socket, { maxSize: readerSize(limits) });
+    let refused = false;
+
     await BufWrite.with(socket, async (w) => {
       for (;;) {
         // Waiting here is what lets the writer send every response so far in one write.
@@ -154,13 +153,7 @@ async function handle(socket: StreamSocket, shared: Shared): Promise<void> {
       }
     });
     if (refused) await discardInput(socket, reader);
-  } catch (e) {
-    // A client that goes quiet is the normal end of a connection, not an error.
-    if (e instanceof Cancelled && e.cause === IDLE) return;
-    throw e;
-  } finally {
-    idle.untrack();
-  }
+  });
 }
 
 /**

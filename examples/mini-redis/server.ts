@@ -14,7 +14,6 @@ import {
   BufRead,
   BufWrite,
   type BufWriter,
-  Cancelled,
   type Clock,
   EndOfFile,
   type ListeningSocket,
@@ -103,15 +102,13 @@ export async function serve(listener: ListeningSocket, opts: ServeOptions): Prom
 }
 
 /** Serves one connection until it quits, closes, breaks the protocol or stays idle. */
-async function handle(socket: StreamSocket, shared: Shared): Promise<void> {
-  const idle = shared.sweep.track();
-  try {
+function handle(socket: StreamSocket, shared: Shared): Promise<void> {
+  return shared.sweep.guard((idle) => {
     const reader = BufRead.of(socket, {
       maxSize: shared.limits.maxRequest,
       initialSize: Math.min(16 * 1024, shared.limits.maxRequest),
-      signal: idle.signal,
     });
-    await BufWrite.with(socket, (w) => {
+    return BufWrite.with(socket, (w) => {
       const sink: SessionSink = {
         string: (s) => w.string(s),
         bytes: (b) => w.bytes(b),
@@ -126,13 +123,7 @@ async function handle(socket: StreamSocket, shared: Shared): Promise<void> {
       const session = new Session(shared.db, shared.broker, sink, shared.maxSubscriberBuffer);
       return requests(reader, w, session, shared, idle).finally(() => session.close());
     });
-  } catch (e) {
-    // A client that goes quiet or away is the normal end of a connection, not an error.
-    if (e instanceof Cancelled && idle.signal.aborted) return;
-    throw e;
-  } finally {
-    idle.untrack();
-  }
+  });
 }
 
 /** The request loop of one connection. */
