@@ -100,7 +100,7 @@ async function compare(
     for (const s of servers) {
       const got = await withServer(s, warm, measure);
       const acc = samples.get(s.name) ?? {};
-      for (const [k, v] of Object.entries(got)) (acc[k] ??= []).push(v);
+      for (const [k, v] of Object.entries(got)) acc[k] = [...(acc[k] ?? []), v];
       samples.set(s.name, acc);
     }
   }

@@ -10,6 +10,10 @@
  *    `../shared/bench` beside the repository: pingpong, stream, connection rate, idle memory;
  *    interleaved rounds, medians). Without them, `weir bench` (the CLI's load generator)
  *    drives the same servers instead.
+ * 3. The examples under their real clients (bench/examples-ratio.ts): `redis-benchmark` against
+ *    examples/mini-redis, the same protocol on raw node:net and Debian's redis-server; `ab -k`
+ *    against examples/http and a node:http server (needs redis-tools, redis-server,
+ *    apache2-utils; a missing one is reported and skipped).
  *
  * Usage: node bench/run.ts [--full] [--micro-only] [--net-only]
  * By default the run takes about 2 minutes (2 interleaved rounds of 2 s per load); `--full`
@@ -88,6 +92,12 @@ if (!values["micro-only"]) {
       failures += code === 0 ? 0 : 1;
     }
   }
+}
+
+if (!values["micro-only"]) {
+  section("examples: mini-redis vs node:net and redis-server; HTTP vs node:http");
+  failures +=
+    runScript([node, "bench/examples-ratio.ts", ...(quick ? [] : ["--full"])]) === 0 ? 0 : 1;
 }
 
 process.exitCode = failures === 0 ? 0 : 1;
