@@ -18,6 +18,8 @@ export const IDLE: Error = new Error("idle timeout");
 export interface IdleEntry {
   /** Notes activity now. */
   touch(): void;
+  /** Ends the connection now, from any fiber, as an idle timeout does (its handler returns). */
+  drop(): void;
 }
 
 class Entry implements IdleEntry {
@@ -34,6 +36,9 @@ class Entry implements IdleEntry {
     this.last = this.#sweep.clock.now();
   }
   expire(): void {
+    this.drop();
+  }
+  drop(): void {
     this.#sweep.remove(this);
     this.expired = true;
     this.#scope.cancel(IDLE);

@@ -17,7 +17,7 @@ const MAX_TTL_MS = 1e12;
 export interface SessionSink extends ReplySink {
   /** Bytes queued and not yet written: a subscriber past `maxSubscriberBuffer` is dropped. */
   readonly pendingBytes: number;
-  /** Closes the connection at once (a subscriber that does not keep up). */
+  /** Ends the connection at once (a subscriber that does not keep up), from any fiber. */
   kick(): void;
 }
 

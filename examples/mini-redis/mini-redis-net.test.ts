@@ -105,3 +105,28 @@ test("main.ts delivers PUBLISH to every subscriber of the channel, and to no oth
   await closeClients();
   await server.stop();
 });
+
+test("main.ts disconnects a subscriber that stops reading once 8 MiB wait for it", async () => {
+  const server = await startServer();
+  const slow = await Client.connect(server.port);
+  const pub = await Client.connect(server.port);
+  slow.socket.write(resp("SUBSCRIBE", "firehose"));
+  await slow.receivedAtLeast(1);
+  slow.socket.pause();
+  const message = Buffer.alloc(512 * 1024, "m");
+  const replies: string[] = [];
+  for (let i = 0; i < 80 && !replies.includes(":0\r\n"); i++) {
+    const before = pub.received().length;
+    pub.socket.write(resp("PUBLISH", "firehose", message));
+    replies.push((await pub.receivedAtLeast(before + 4)).subarray(before).toString());
+  }
+  // Delivered while it fit (8 MiB and the kernel's buffers), then the subscriber was dropped.
+  expect(replies.at(-1)).toBe(":0\r\n");
+  expect(replies.slice(0, -1).every((r) => r === ":1\r\n")).toBe(true);
+  expect(replies.length).toBeGreaterThan(16);
+  // It reads what was sent before the drop, then the end (or a reset: bytes were left unsent).
+  slow.socket.resume();
+  await Promise.race([slow.ended, slow.closed]);
+  await closeClients();
+  expect(await server.stop()).not.toContain("failed");
+});

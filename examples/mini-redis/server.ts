@@ -115,10 +115,7 @@ function handle(socket: StreamSocket, shared: Shared): Promise<void> {
         get pendingBytes() {
           return w.pendingBytes;
         },
-        kick: () => {
-          w.abort(new Error("subscriber too slow"));
-          void socket.close();
-        },
+        kick: () => idle.drop(),
       };
       const session = new Session(shared.db, shared.broker, sink, shared.maxSubscriberBuffer);
       return requests(reader, w, session, shared, idle).finally(() => session.close());
