@@ -11,6 +11,10 @@
  *    `../shared/bench` beside the repository: pingpong, stream, connection rate, idle memory;
  *    interleaved rounds, medians). Without them, `weir bench` (the CLI's load generator)
  *    drives the same servers instead.
+ * 3. The examples under their real clients (bench/examples-ratio.ts): `redis-benchmark` against
+ *    examples/mini-redis, the same protocol on raw node:net and Debian's redis-server; `ab -k`
+ *    against examples/http and a node:http server (needs redis-tools, redis-server,
+ *    apache2-utils; a missing one is reported and skipped).
  *
  * 3. TLS echo servers: weir's against raw node:tls with `pipe`, driven by `weir bench --tls`
  *    (bench/tls-ratio.ts): pingpong, stream, full handshakes per second, idle memory.
@@ -108,6 +112,9 @@ if (!values["micro-only"]) {
     TLS_IDLE_N: process.env.TLS_IDLE_N ?? (quick ? "500" : "1000"),
   };
   failures += runScript([node, "bench/tls-ratio.ts"], env) === 0 ? 0 : 1;
+  section("examples: mini-redis vs node:net and redis-server; HTTP vs node:http");
+  failures +=
+    runScript([node, "bench/examples-ratio.ts", ...(quick ? [] : ["--full"])]) === 0 ? 0 : 1;
 }
 
 process.exitCode = failures === 0 ? 0 : 1;
