@@ -24,6 +24,14 @@ export {
   type UnboundDatagram,
   withContext,
 } from "./net-base.ts";
+export {
+  ProxiedSocket,
+  type ProxyHeader,
+  type ProxyHeaderFault,
+  ProxyProtocol,
+  type ProxyProtocolMode,
+  type ProxyTlv,
+} from "./proxy-protocol/index.ts";
 export { type ConnectionLimit, type RunServerOptions, serveLoop } from "./run-server.ts";
 export {
   type DatagramAddr,

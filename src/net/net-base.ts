@@ -4,9 +4,10 @@
  * `backend*` methods.
  * @module
  */
-import { checkCount } from "../core/checks.ts";
+import { checkCount, show } from "../core/checks.ts";
 import { type BlockingOptions, IoError, type Switch } from "../core/index.ts";
 import { checkBacklog, checkKeepAlive, checkMode } from "./option-checks.ts";
+import { ProxyListeningSocket } from "./proxy-protocol/proxied-socket.ts";
 import {
   type DatagramAddr,
   Sockaddr,
@@ -129,12 +130,25 @@ export abstract class NetBase implements Net {
     if (opts.mode !== undefined && (a.type !== "unix" || a.path.startsWith("\0"))) {
       throw new TypeError(`mode is for a Unix socket file, not ${Sockaddr.format(a)}`);
     }
+    const proxy = opts.proxyProtocol;
+    if (proxy !== undefined) {
+      if (proxy !== "v1" && proxy !== "v2" && proxy !== "any") {
+        throw new TypeError(`proxyProtocol must be "v1", "v2" or "any", got ${show(proxy)}`);
+      }
+      if (opts.tls !== undefined) {
+        throw new TypeError(
+          "proxyProtocol and tls together are not supported yet: listen with one",
+        );
+      }
+    }
     opts.sw.check();
+    let l: ListeningSocket;
     try {
-      return await this.backendListen(a, { ...opts, backlog, acceptQueue });
+      l = await this.backendListen(a, { ...opts, backlog, acceptQueue });
     } catch (e) {
       throw withContext(e, `listening on ${Sockaddr.format(a)}`);
     }
+    return proxy === undefined ? l : new ProxyListeningSocket(l, proxy);
   }
 
   #checkTls(tls: unknown, what: string): void {

@@ -92,7 +92,8 @@ const NO_CONTEXT: unique symbol = Symbol("no context");
 export class ServedConnection {
   readonly loop: ServeLoop;
   readonly sock: StreamSocket;
-  readonly addr: StreamAddr;
+  /** The peer's address (after a handshake, the client a PROXY header names). */
+  addr: StreamAddr;
   /** The handler's own cancellation context (with `cancellable`). */
   cc: CancelContext | typeof NO_CONTEXT = NO_CONTEXT;
   /** Closed by {@link ServeLoop.closeConnections}: its errors are not the handler's. */
@@ -332,7 +333,11 @@ export class ServeLoop {
   #call(conn: ServedConnection): void | Promise<void> {
     const { sock, addr } = conn;
     if (sock.handshake === undefined) return this.#o.handler(sock, addr, conn);
-    return sock.handshake().then(() => this.#o.handler(sock, addr, conn));
+    return sock.handshake().then(() => {
+      // the peer may be another now: a PROXY header names the client behind a balancer
+      conn.addr = sock.peerAddr;
+      return this.#o.handler(sock, conn.addr, conn);
+    });
   }
 
   /** The one place a connection ends: close the socket, free the slot, then report. */

@@ -25,6 +25,12 @@ export interface StreamSocket extends TwoWay {
    * @throws IoError `Tls` (`Handshake`, `Certificate`) with context `TLS handshake with ADDR`.
    */
   handshake?(opts?: BlockingOptions): Promise<void>;
+  /**
+   * Present on connections accepted behind a load balancer (`listen`'s `proxyProtocol`): the
+   * balancer's address, the other end of the TCP connection (`peerAddr` is the client's once
+   * the PROXY header is read).
+   */
+  readonly proxiedBy?: StreamAddr | undefined;
 }
 
 /** PEM text or its bytes: a certificate, a certificate chain, or a private key. */
@@ -215,6 +221,14 @@ export interface ListenOptions {
   readonly mode?: number | undefined;
   /** Serve TLS: accepted sockets are {@link TlsSocket}s whose handshake runs in the handler's fiber. */
   readonly tls?: TlsListenOptions | undefined;
+  /**
+   * Listen behind a load balancer: every connection starts with a PROXY protocol header
+   * (`"v1"` text, `"v2"` binary, `"any"` either), read in the handler's fiber before the
+   * handler; `peerAddr` is then the client's and `proxiedBy` the balancer's. A missing or
+   * malformed header closes the connection with `IoError { kind: "ProxyProtocol" }` to
+   * `onError`, never to the handler.
+   */
+  readonly proxyProtocol?: "v1" | "v2" | "any" | undefined;
 }
 
 /** Options of {@link Net.datagramSocket}. */

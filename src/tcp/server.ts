@@ -86,6 +86,12 @@ export interface ServerOptions<A extends StreamAddr = StreamAddr> extends TcpEnv
    * the handler, and a failed one goes to `onHandlerError`, never to the handler.
    */
   readonly tls?: TlsListenOptions | undefined;
+  /**
+   * Listen behind a load balancer (see `net.listen`'s `proxyProtocol`): each connection's
+   * PROXY header is read in its fiber before the handler, which gets the client's address; a
+   * missing or malformed header goes to `onHandlerError`, never to the handler.
+   */
+  readonly proxyProtocol?: "v1" | "v2" | "any" | undefined;
 }
 
 /** Options of {@link Server.create}. */
@@ -184,6 +190,7 @@ interface Config<A extends StreamAddr> {
   readonly sw: Switch | undefined;
   readonly warn: (message: string) => void;
   readonly tls: TlsListenOptions | undefined;
+  readonly proxyProtocol: "v1" | "v2" | "any" | undefined;
 }
 
 function checkOptions<A extends StreamAddr>(
@@ -244,6 +251,7 @@ function checkOptions<A extends StreamAddr>(
     sw,
     warn,
     tls: opts.tls,
+    proxyProtocol: opts.proxyProtocol,
   };
 }
 
@@ -424,6 +432,7 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
           backlog: cfg.backlog,
           reuseAddr: true, // TCP: as Node does anyway; Unix: reclaims a stale socket file
           ...(cfg.tls === undefined ? {} : { tls: cfg.tls }),
+          ...(cfg.proxyProtocol === undefined ? {} : { proxyProtocol: cfg.proxyProtocol }),
         }));
       const listeningOn = where.listeningOn(listener.listeningAddr as A);
       // (a TLS socket's handshake runs in the serve loop, before serveConn)

@@ -2,7 +2,7 @@
  * Parsing and reading PROXY headers of either version.
  * @module
  */
-import { EndOfFile, IoError } from "../../core/index.ts";
+import { type BlockingOptions, EndOfFile, IoError } from "../../core/index.ts";
 import type { Source } from "../../flow/types.ts";
 import type { ProxyHeader, ProxyParse, ProxyParseOptions, ProxyProtocolMode } from "./types.ts";
 import { parseV1 } from "./v1.ts";
@@ -36,7 +36,7 @@ export function parseProxyHeader(
 }
 
 /** Options of {@link readProxyHeader}. */
-export interface ReadProxyHeaderOptions extends ProxyParseOptions {
+export interface ReadProxyHeaderOptions extends ProxyParseOptions, BlockingOptions {
   /** Which versions to accept. */
   readonly mode: ProxyProtocolMode;
 }
@@ -67,7 +67,7 @@ export async function readProxyHeader(
     }
     let n: number;
     try {
-      n = await src.readInto(buf.subarray(have, have + r.need));
+      n = await src.readInto(buf.subarray(have, have + r.need), opts);
     } catch (e) {
       if (e instanceof EndOfFile) {
         const detail =
