@@ -53,7 +53,7 @@ function runHandler(
   // A TLS socket's handshake runs here, in the handler's fiber; its failure is not the handler's
   if (flow.handshake !== undefined) {
     return flow.handshake().then(
-      () => callHandler(flow, flow.peerAddr, onError, handler),
+      (go) => (go === false ? flow.close() : callHandler(flow, flow.peerAddr, onError, handler)),
       (e: unknown) => handshakeFailed(flow, onError, e),
     );
   }

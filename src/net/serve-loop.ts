@@ -327,13 +327,15 @@ export class ServeLoop {
   }
 
   /**
-   * Calls the handler; a TLS socket's handshake runs first, in the connection's fiber, and
-   * its failure ends the connection without the handler.
+   * Calls the handler; a socket's handshake (TLS, a PROXY header) runs first, in the
+   * connection's fiber, and its failure (or a health check) ends the connection without the
+   * handler.
    */
   #call(conn: ServedConnection): void | Promise<void> {
     const { sock, addr } = conn;
     if (sock.handshake === undefined) return this.#o.handler(sock, addr, conn);
-    return sock.handshake().then(() => {
+    return sock.handshake().then((go) => {
+      if (go === false) return; // a health check: no handler
       // the peer may be another now: a PROXY header names the client behind a balancer
       conn.addr = sock.peerAddr;
       return this.#o.handler(sock, conn.addr, conn);

@@ -22,9 +22,13 @@ export interface StreamSocket extends TwoWay {
    * the handshake once (later calls return the same promise). `acceptFork`, `runServer` and
    * `Tcp.Server` call it in the handler's fiber before the handler, and a failure goes to
    * `onError`, never to the handler.
-   * @throws IoError `Tls` (`Handshake`, `Certificate`) with context `TLS handshake with ADDR`.
+   * Resolves `false` when the connection needs no handler at all (a load balancer's health
+   * check, a PROXY `LOCAL` header): it is then closed without one.
+   * @throws IoError `Tls` (`Handshake`, `Certificate`) with context `TLS handshake with ADDR`;
+   *   IoError `ProxyProtocol` for a bad PROXY header.
    */
-  handshake?(opts?: BlockingOptions): Promise<void>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a TLS handshake resolves with nothing
+  handshake?(opts?: BlockingOptions): Promise<void | boolean>;
   /**
    * Present on connections accepted behind a load balancer (`listen`'s `proxyProtocol`): the
    * balancer's address, the other end of the TCP connection (`peerAddr` is the client's once

@@ -212,7 +212,11 @@ export async function cleanup(): Promise<void> {
 }
 
 /** The Debian package of each program the interop tests drive. */
-const PACKAGES: Record<string, string> = { socat: "socat", nc: "netcat-openbsd" };
+const PACKAGES: Record<string, string> = {
+  socat: "socat",
+  nc: "netcat-openbsd",
+  haproxy: "haproxy",
+};
 
 /**
  * Checks that a real peer (`socat`, `nc`, ...) is installed, for the interop tests

@@ -1,68 +1,7 @@
 /**
- * docs/tls.md's examples run as written, as the README's do (test/readme/readme.test.ts):
- * every ```ts block is a program importing `weir`, run by Node 24 from the repository's root
- * (where the test certificates are), and what it prints must equal the ```text block after it.
+ * docs/tls.md's examples run as written (from the repository's root, where the test
+ * certificates are), printing what it says (test/helpers/doc-examples.ts).
  */
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { afterAll, describe, expect, test } from "vitest";
+import { docExamples } from "../helpers/doc-examples.ts";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const page = readFileSync(join(root, "docs/tls.md"), "utf8");
-const blocks = [...page.matchAll(/```ts\n([\s\S]*?)```\n```text\n([\s\S]*?)```/g)].map((m) => ({
-  code: m[1] as string,
-  expected: m[2] as string,
-}));
-const dir = mkdtempSync(join(root, "test/docs/.run-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const entry: Record<string, string> = {
-  weir: "../../../src/index.ts",
-  "weir/mock": "../../../src/mock/index.ts",
-};
-
-function localise(code: string): string {
-  return code.replace(/from "(weir(?:\/mock)?)"/g, (_, name: string) => `from "${entry[name]}"`);
-}
-
-describe("docs/tls.md examples", () => {
-  test("there are examples, each followed by its output", () => {
-    expect(blocks.length).toBe(3);
-  });
-  test("the examples type-check", () => {
-    const files = blocks.map(({ code }, i) => {
-      const file = join(dir, `typed-${i + 1}.ts`);
-      writeFileSync(file, `${localise(code)}\nexport {};\n`);
-      return file;
-    });
-    const tsconfig = join(dir, "tsconfig.json");
-    writeFileSync(
-      tsconfig,
-      JSON.stringify({
-        extends: "../../../tsconfig.json",
-        compilerOptions: { noEmit: true },
-        include: files,
-      }),
-    );
-    const tsc = join(root, "node_modules/typescript/bin/tsc");
-    const r = spawnSync(process.execPath, [tsc, "-p", tsconfig], { cwd: root, encoding: "utf8" });
-    expect(r.stdout + r.stderr).toBe("");
-    expect(r.status).toBe(0);
-  });
-  blocks.forEach(({ code, expected }, i) => {
-    test(`example ${i + 1} prints what the page says`, () => {
-      const file = join(dir, `example-${i + 1}.ts`);
-      writeFileSync(file, localise(code));
-      const r = spawnSync(process.execPath, [file], {
-        cwd: root,
-        encoding: "utf8",
-        timeout: 20_000,
-      });
-      expect(r.stderr).toBe("");
-      expect(r.stdout).toBe(expected);
-      expect(r.status).toBe(0);
-    });
-  });
-});
+docExamples("docs/tls.md", 3);

@@ -88,6 +88,22 @@ describe("net.listen() with proxyProtocol, on the mock", () => {
     `);
   });
 
+  test("a LOCAL header (the balancer's health check) is closed without the handler", async () => {
+    const r = await transcript(server([["\r\n\r\n\0\r\nQUIT\n \0\0\0"]]));
+    expect(r.error).toBeUndefined();
+    expect(r.trace).toMatchInlineSnapshot(`
+      "net: listen on tcp:127.0.0.1:80
+      tcp/80: accepted connection from tcp:127.0.0.9:40000
+      conn0: read "\\r\\n"
+                  "\\r\\n"
+                  "\\000\\r\\n"
+                  "QUIT\\n"
+                  " \\000\\000\\000"
+      conn0: closed
+      tcp/80: closed"
+    `);
+  });
+
   test("a connection without a valid header goes to onError; the handler never runs", async () => {
     const r = await transcript(server([["GET / HTTP/1.1\r\n"], ["PROXY TCP4 1.2.3.4\r\n"]]));
     expect(r.error).toBeUndefined();

@@ -20,7 +20,7 @@ import type { ProxyHeader, ProxyProtocolMode } from "./types.ts";
 export class ProxiedSocket implements StreamSocket {
   readonly #inner: StreamSocket;
   readonly #mode: ProxyProtocolMode;
-  #handshake: Promise<void> | undefined;
+  #handshake: Promise<boolean> | undefined;
   #header: ProxyHeader | null = null;
   #peer: StreamAddr;
   /** Also present when the connection has it: hands a whole chunk over (no copy). */
@@ -39,15 +39,18 @@ export class ProxiedSocket implements StreamSocket {
 
   /**
    * Reads the PROXY header (once; later calls return the same promise). `acceptFork`,
-   * `runServer` and `Tcp.Server` call it in the handler's fiber, before the handler.
+   * `runServer` and `Tcp.Server` call it in the handler's fiber, before the handler, and close
+   * the connection without one when it resolves `false`: a `LOCAL` header, the balancer's
+   * health check (HAProxy's `check send-proxy-v2`).
    * @throws IoError `ProxyProtocol` (`Missing`, `Malformed`, `TooLong`) if the connection does
    *   not start with a valid header; what reading throws (Cancelled, a reset).
    */
-  handshake(opts?: BlockingOptions): Promise<void> {
+  handshake(opts?: BlockingOptions): Promise<boolean> {
     this.#handshake ??= readProxyHeader(this.#inner, { mode: this.#mode, ...opts }).then((h) => {
       this.#header = h;
-      if (h.command === "PROXY" && h.source !== null && h.source.type !== "udp")
-        this.#peer = h.source;
+      if (h.command === "LOCAL") return false; // the balancer's health check: nothing to serve
+      if (h.source !== null && h.source.type !== "udp") this.#peer = h.source;
+      return true;
     });
     return this.#handshake;
   }
