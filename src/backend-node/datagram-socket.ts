@@ -15,269 +15,18 @@ import {
 import type { UnboundDatagram } from "../net/net-base.ts";
 import { type DatagramAddr, Sockaddr, type UdpAddr } from "../net/sockaddr.ts";
 import type { DatagramOptions, DatagramSocket, RecvResult, SendOptions } from "../net/types.ts";
+import { type DatagramCore, UDP_QUEUE_LIMIT } from "./datagram-core.ts";
 import { closedError, toIoError } from "./errors.ts";
+import { FdCore } from "./fd-core.ts";
 import { kernelDrops } from "./kernel-drops.ts";
 import type { DgramHandle } from "./native.ts";
-import { fromNativeDatagram, parseNumericIp, toNativeAddr } from "./native-addr.ts";
+import { parseNumericIp } from "./native-addr.ts";
 import { DEFAULT_SEND_QUEUE_LIMIT, SendQueue } from "./send-queue.ts";
-import { dgramHandle, handleFd, unixFd } from "./unix-fd.ts";
+import { UdpCore } from "./udp-core.ts";
+import { unixFd } from "./unix-fd.ts";
 import { bindUnix, loadNative, removeSocketFile } from "./unix-path.ts";
 
-/**
- * How many received datagrams a UDP socket holds for `recv` before it stops reading from the
- * kernel (whose own buffer, SO_RCVBUF, then fills and drops, as UDP always may).
- * @example
- * ```ts
- * UDP_QUEUE_LIMIT; // 64
- * ```
- */
-export const UDP_QUEUE_LIMIT = 64;
-
-type SendCallback = (err: unknown) => void;
-type RecvCallback = (err: unknown, n: number, src: DatagramAddr, truncated: boolean) => void;
-
-/** What a datagram socket is built on: `node:dgram` or the addon's handle. */
-interface DatagramCore {
-  /** Whether the socket is connected, so `send` may omit `dst`. */
-  readonly connected: boolean;
-  send(bufs: readonly Uint8Array[], dst: DatagramAddr | undefined, cb: SendCallback): void;
-  /** Starts a recv; returns a function that abandons it (called only before `cb`). */
-  recv(buf: Uint8Array, cb: RecvCallback): () => void;
-  fd(): number | undefined;
-  /** Closes; pending operations fail with `closedError()`. */
-  close(): Promise<void>;
-  /** Datagrams weir itself dropped (the kernel's own drops are read apart). */
-  readonly dropped: number;
-}
-
-/** Copies `msg` into `buf` (cutting what does not fit) and returns the count. */
-function copyInto(buf: Uint8Array, msg: Uint8Array): number {
-  const n = Math.min(buf.length, msg.length);
-  buf.set(n === msg.length ? msg : msg.subarray(0, n));
-  return n;
-}
-
-/** The address passed with an error (never seen by callers). */
-const ANY_UDP: UdpAddr = Sockaddr.udp("0.0.0.0", 0);
-
-interface UdpWaiter {
-  readonly buf: Uint8Array;
-  readonly cb: RecvCallback;
-}
-
-/**
- * UDP on `node:dgram`, made pull-based: datagrams that arrive while no `recv` waits are held
- * in a queue of at most {@link UDP_QUEUE_LIMIT}; when it is full the socket stops reading
- * (through the libuv handle's `recvStop`, if this Node exposes it; otherwise further datagrams
- * are dropped and counted in `dropped`).
- */
-class UdpCore implements DatagramCore {
-  readonly connected = false;
-  readonly #sock: DgramSocket;
-  readonly #family: 4 | 6;
-  readonly #queue: Array<{ data: Uint8Array; from: UdpAddr }> = [];
-  readonly #waiters: UdpWaiter[] = [];
-  readonly #sends = new Set<SendCallback>();
-  #error: unknown = undefined;
-  #paused = false;
-  #closed = false;
-  #dropped = 0;
-
-  constructor(sock: DgramSocket, family: 4 | 6) {
-    this.#sock = sock;
-    this.#family = family;
-    sock.on("message", (msg, rinfo) => this.#onMessage(msg, rinfo.address, rinfo.port));
-    sock.on("error", (e) => this.#onError(e));
-  }
-
-  get dropped(): number {
-    return this.#dropped;
-  }
-
-  #onMessage(msg: Uint8Array, address: string, port: number): void {
-    const from = Sockaddr.udp(parseNumericIp(address), port);
-    const w = this.#waiters.shift();
-    if (w !== undefined) {
-      w.cb(null, copyInto(w.buf, msg), from, msg.length > w.buf.length);
-      return;
-    }
-    if (this.#queue.length >= UDP_QUEUE_LIMIT) {
-      // only reached when the socket cannot be paused
-      this.#dropped++;
-      return;
-    }
-    this.#queue.push({ data: msg, from });
-    if (this.#queue.length >= UDP_QUEUE_LIMIT) this.#setPaused(true);
-  }
-
-  #onError(e: unknown): void {
-    const w = this.#waiters.shift();
-    if (w !== undefined) w.cb(e, 0, ANY_UDP, false);
-    else this.#error ??= e;
-  }
-
-  #setPaused(paused: boolean): void {
-    if (this.#paused === paused || this.#closed) return;
-    const h = dgramHandle(this.#sock);
-    const fn = paused ? h?.recvStop : h?.recvStart;
-    if (typeof fn !== "function") return;
-    (fn as () => number).call(h);
-    this.#paused = paused;
-  }
-
-  recv(buf: Uint8Array, cb: RecvCallback): () => void {
-    const head = this.#queue.shift();
-    if (head !== undefined) {
-      if (this.#queue.length < UDP_QUEUE_LIMIT) this.#setPaused(false);
-      cb(null, copyInto(buf, head.data), head.from, head.data.length > buf.length);
-      return () => {};
-    }
-    if (this.#error !== undefined) {
-      const e = this.#error;
-      this.#error = undefined;
-      cb(e, 0, ANY_UDP, false);
-      return () => {};
-    }
-    const w: UdpWaiter = { buf, cb };
-    this.#waiters.push(w);
-    return () => {
-      const i = this.#waiters.indexOf(w);
-      if (i >= 0) this.#waiters.splice(i, 1);
-    };
-  }
-
-  send(bufs: readonly Uint8Array[], dst: DatagramAddr | undefined, cb: SendCallback): void {
-    if (dst === undefined || dst.type !== "udp") {
-      throw new TypeError(
-        `dst must be a UDP address for a UDP socket, got ${dst === undefined ? "none" : Sockaddr.format(dst)}`,
-      );
-    }
-    let address = dst.host.toString();
-    if (dst.host.family !== this.#family) {
-      if (this.#family === 4) {
-        throw new TypeError(
-          `dst must be an IPv4 address for this IPv4 socket, got ${Sockaddr.format(dst)}`,
-        );
-      }
-      address = `::ffff:${address}`; // a dual-stack IPv6 socket reaches IPv4 through the mapped form
-    }
-    if (dst.port === 0) {
-      throw new RangeError(`dst.port must be in 1..65535, got 0 (${Sockaddr.format(dst)})`);
-    }
-    this.#sends.add(cb);
-    const done = (err: unknown): void => {
-      if (!this.#sends.delete(cb)) return;
-      cb(err);
-    };
-    try {
-      this.#sock.send(bufs.length === 0 ? [] : (bufs as Uint8Array[]), dst.port, address, done);
-    } catch (e) {
-      done(e);
-    }
-  }
-
-  fd(): number | undefined {
-    return this.#closed ? undefined : handleFd(this.#sock);
-  }
-
-  close(): Promise<void> {
-    this.#closed = true;
-    for (const w of this.#waiters.splice(0)) w.cb(closedError("recv"), 0, ANY_UDP, false);
-    for (const cb of [...this.#sends]) {
-      this.#sends.delete(cb);
-      cb(closedError("send"));
-    }
-    this.#queue.length = 0;
-    return new Promise((resolve) => {
-      try {
-        this.#sock.close(() => resolve());
-      } catch {
-        resolve(); // already closed
-      }
-    });
-  }
-}
-
-interface FdWaiter {
-  readonly buf: Uint8Array;
-  readonly cb: RecvCallback;
-  submitted: boolean;
-}
-
-/**
- * A datagram fd on the addon's `DgramHandle`: pull-based (the kernel holds what is not read);
- * concurrent `recv`s wait their turn, as the handle takes one at a time.
- */
-class FdCore implements DatagramCore {
-  readonly connected: boolean;
-  readonly dropped = 0;
-  readonly #h: DgramHandle;
-  readonly #waiters: FdWaiter[] = [];
-  readonly #onClose: (() => Promise<void>) | undefined;
-  #closed = false;
-
-  constructor(h: DgramHandle, connected: boolean, onClose?: () => Promise<void>) {
-    this.#h = h;
-    this.connected = connected;
-    this.#onClose = onClose;
-  }
-
-  #submitHead(): void {
-    const w = this.#waiters[0];
-    if (w === undefined || w.submitted || this.#closed) return;
-    w.submitted = true;
-    try {
-      this.#h.recv(w.buf, (err, n, src, truncated) => {
-        if (this.#waiters[0] === w) this.#waiters.shift();
-        if (err !== null && err.code === "ECANCELED") {
-          if (this.#closed) w.cb(closedError("recv"), 0, fromNativeDatagram(null), false);
-          // else: abandoned by its caller, who has already been answered
-        } else w.cb(err, n, fromNativeDatagram(src), truncated === true);
-        this.#submitHead();
-      });
-    } catch (e) {
-      if (this.#waiters[0] === w) this.#waiters.shift();
-      w.cb(e, 0, fromNativeDatagram(null), false);
-      this.#submitHead();
-    }
-  }
-
-  recv(buf: Uint8Array, cb: RecvCallback): () => void {
-    const w: FdWaiter = { buf, cb, submitted: false };
-    this.#waiters.push(w);
-    this.#submitHead();
-    return () => {
-      const i = this.#waiters.indexOf(w);
-      if (i < 0) return;
-      if (i === 0 && w.submitted)
-        this.#h.cancelRecv(); // its callback moves the queue on
-      else this.#waiters.splice(i, 1);
-    };
-  }
-
-  send(bufs: readonly Uint8Array[], dst: DatagramAddr | undefined, cb: SendCallback): void {
-    if (dst === undefined && !this.connected) {
-      throw new TypeError("send: option dst is required, as the socket is not connected");
-    }
-    this.#h.send(bufs, dst === undefined ? null : toNativeAddr(dst), (err) => {
-      if (err !== null && err.code === "ECANCELED" && this.#closed) cb(closedError("send"));
-      else cb(err);
-    });
-  }
-
-  fd(): number | undefined {
-    if (this.#closed) return undefined;
-    const fd = this.#h.fd;
-    return fd >= 0 ? fd : undefined;
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
-    this.#h.close();
-    this.#waiters.length = 0;
-    await this.#onClose?.();
-  }
-}
+export { UDP_QUEUE_LIMIT };
 
 /**
  * Options of {@link NodeDatagramSocket.fromHandle}.
@@ -307,8 +56,10 @@ export interface FromHandleOptions {
  * `recv` is pull-based. On the addon's handle (Unix sockets, imported fds) nothing is read
  * before it is asked for. On UDP (`node:dgram`, which pushes datagrams) up to
  * {@link UDP_QUEUE_LIMIT} datagrams are held while nobody waits, then reading stops until
- * `recv` catches up; should this Node not allow pausing, further datagrams are dropped and
- * counted in {@link droppedDatagrams}.
+ * `recv` catches up (the kernel's buffer then fills and drops); should this Node not allow
+ * pausing, further datagrams are dropped here. Both are counted in {@link droppedDatagrams}.
+ * `recv` says when a datagram did not fit its buffer (`truncated`). At most `sendQueueLimit`
+ * sends are in flight; later ones wait their turn.
  * @example
  * ```ts
  * await Switch.run(async (sw) => {

@@ -21,15 +21,24 @@ import {
 import { Operation } from "../core/operation.ts";
 import { ListeningSocketBase } from "../net/listening-socket-base.ts";
 import { checkSwitch, DEFAULT_ACCEPT_QUEUE, DEFAULT_BACKLOG } from "../net/net-base.ts";
-import type { StreamAddr } from "../net/sockaddr.ts";
+import type { StreamAddr, UnixAddr } from "../net/sockaddr.ts";
 import type { AcceptOptions, ListenOptions, StreamSocket, TlsServerContext } from "../net/types.ts";
 import { closedError, toIoError } from "./errors.ts";
 import { keepAliveApplier } from "./keep-alive.ts";
+import { NativeAddonUnavailable } from "./native.ts";
 import { unixAddrOf } from "./native-addr.ts";
 import { inetName, NodeStreamSocket, tcpAddrOf } from "./stream-socket.ts";
 import { TlsAcceptor } from "./tls-accept.ts";
 import { type HasUnixFd, handleFd, unixFd } from "./unix-fd.ts";
-import { bindUnix, loadNative, removeSocketFile, type SocketFileId } from "./unix-path.ts";
+import {
+  bindError,
+  bindUnix,
+  isAbstract,
+  loadNative,
+  removeSocketFile,
+  type SocketFileId,
+} from "./unix-path.ts";
+import { chmodSocketFile, reclaimStaleSocketWithoutAddon } from "./unix-path-fallback.ts";
 
 const kOwner = Symbol("weir.NodeListeningSocket");
 type Owned = Server & { [kOwner]: NodeListeningSocket };
@@ -167,12 +176,24 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
     const backlog = opts.backlog ?? DEFAULT_BACKLOG;
     const tls = opts.tls === undefined ? null : new TlsAcceptor(opts.tls);
     let file: SocketFileId | undefined;
+    /** A Unix path that Node binds itself (no addon here): see unix-path-fallback.ts. */
+    let nodeBinds = false;
     if (fd === undefined && addr.type === "unix") {
-      const native = await loadNative();
+      const native = await loadNative().catch((e: unknown) => {
+        if (e instanceof NativeAddonUnavailable) return undefined;
+        throw e;
+      });
       sw.check(); // the switch may have finished while the addon loaded
-      const bound = bindUnix(native, addr.path, "stream", opts);
-      fd = bound.fd;
-      file = bound.id;
+      if (native !== undefined) {
+        const bound = bindUnix(native, addr.path, "stream", opts);
+        fd = bound.fd;
+        file = bound.id;
+      } else {
+        nodeBinds = true;
+        if (opts.reuseAddr === true && !isAbstract(addr.path)) {
+          await reclaimStaleSocketWithoutAddon(addr.path);
+        }
+      }
     }
     const keepAlive = addr.type === "tcp" ? await keepAliveApplier(opts.keepAlive) : undefined;
     const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true });
@@ -208,7 +229,15 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
       }, undefined);
     } catch (e) {
       await ls.close();
-      throw e;
+      throw nodeBinds ? bindError(e, (addr as UnixAddr).path) : e;
+    }
+    if (nodeBinds && opts.mode !== undefined) {
+      try {
+        chmodSocketFile((addr as UnixAddr).path, opts.mode);
+      } catch (e) {
+        await ls.close();
+        throw e;
+      }
     }
     return ls;
   }

@@ -38,7 +38,8 @@ export function isAbstract(path: string): boolean {
   return path.startsWith("\0");
 }
 
-function lstatOrUndefined(path: string): ReturnType<typeof lstatSync> | undefined {
+/** `lstat` of `path`, or `undefined` if nothing is there. @throws IoError for other failures. */
+export function lstatOrUndefined(path: string): ReturnType<typeof lstatSync> | undefined {
   try {
     return lstatSync(path);
   } catch (e) {
@@ -47,7 +48,14 @@ function lstatOrUndefined(path: string): ReturnType<typeof lstatSync> | undefine
   }
 }
 
-function inUse(path: string, why: string): IoError {
+/**
+ * `AddressInUse` for a Unix path a live server holds.
+ * @example
+ * ```ts
+ * throw inUse("/tmp/app.sock", "a server is listening");
+ * ```
+ */
+export function inUse(path: string, why: string): IoError {
   const cause = Object.assign(new Error(`bind EADDRINUSE ${path} (${why})`), {
     code: "EADDRINUSE",
     syscall: "bind",
@@ -98,11 +106,15 @@ export function reclaimStaleSocket(native: Native, path: string, type: NativeSoc
 }
 
 /**
- * libuv and Linux report a missing directory as ENOENT, but libuv's own pipe bind turns it
- * into EACCES; we bind through the addon, so ENOENT is what arrives. This also checks the
- * EACCES case against the directory, so that a missing directory is `NotFound` either way.
+ * The error of a failed Unix bind or listen: the system's ENOENT for a missing directory is
+ * `NotFound`, and so is libuv's EACCES for it (libuv's own pipe bind, used without the addon,
+ * turns ENOENT into EACCES, as Windows reports it): the directory is checked.
+ * @example
+ * ```ts
+ * throw bindError(e, "/no/such/dir/x.sock"); // IoError NotFound
+ * ```
  */
-function bindError(e: unknown, path: string): IoError {
+export function bindError(e: unknown, path: string): IoError {
   const io = toIoError(e);
   if (io.err.kind !== "PermissionDenied" || isAbstract(path)) return io;
   if (lstatOrUndefined(dirname(path)) !== undefined) return io;

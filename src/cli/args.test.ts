@@ -5,6 +5,7 @@ import {
   type Endpoint,
   formatEndpoint,
   intOption,
+  modeOption,
   parseCommand,
   parseEndpoint,
   sizeOption,
@@ -111,6 +112,26 @@ describe("option readers", () => {
     );
     expect(() => parseCommand([], opts, [1, 1])).toThrow(
       new UsageError("missing argument (expected 1, got 0)"),
+    );
+  });
+});
+
+describe("modeOption()", () => {
+  const unix = parseEndpoint("ADDR", "unix:/tmp/s.sock", "listen");
+  test("reads octal modes for a Unix path", () => {
+    expect([modeOption("660", unix), modeOption("0600", unix), modeOption("0o777", unix)]).toEqual([
+      0o660, 0o600, 0o777,
+    ]);
+    expect(modeOption(undefined, unix)).toBeUndefined();
+  });
+
+  test("rejects a bad mode, and a mode for anything but a Unix path", () => {
+    expect(() => modeOption("999", unix)).toThrow(
+      new UsageError('--mode must be an octal mode in 0..777 (e.g. 660), got "999"'),
+    );
+    expect(() => modeOption("rw-r--r--", unix)).toThrow(UsageError);
+    expect(() => modeOption("660", parseEndpoint("ADDR", "7000", "listen"))).toThrow(
+      new UsageError("--mode is for a Unix socket path, got tcp:127.0.0.1:7000"),
     );
   });
 });

@@ -245,6 +245,30 @@ export function parseEndpoint(what: string, text: string, role: EndpointRole): E
   return { kind: "name", host, service };
 }
 
+/**
+ * Reads `--mode`: the permission bits of a Unix socket file, in octal (`660`, `0660`, `0o660`),
+ * for an endpoint that is a Unix path.
+ * @throws UsageError naming `--mode` and the value if it is not an octal mode in 0..777, or
+ *   the endpoint is not a Unix path.
+ * @example
+ * ```ts
+ * modeOption("660", parseEndpoint("ADDR", "unix:/tmp/s.sock", "listen")); // 0o660 (432)
+ * ```
+ */
+export function modeOption(text: string | undefined, ep: Endpoint): number | undefined {
+  if (text === undefined) return undefined;
+  const m = /^(?:0o?)?([0-7]{1,3})$/.exec(text.trim());
+  if (m === null) {
+    throw new UsageError(
+      `--mode must be an octal mode in 0..777 (e.g. 660), got ${JSON.stringify(text)}`,
+    );
+  }
+  if (ep.kind !== "addr" || ep.addr.type !== "unix" || ep.addr.path.startsWith("\0")) {
+    throw new UsageError(`--mode is for a Unix socket path, got ${formatEndpoint(ep)}`);
+  }
+  return Number.parseInt(m[1] as string, 8);
+}
+
 /** The endpoint as text, for messages: the address's text form or `"host":service`. */
 export function formatEndpoint(ep: Endpoint): string {
   return ep.kind === "addr" ? Sockaddr.format(ep.addr) : `${JSON.stringify(ep.host)}:${ep.service}`;

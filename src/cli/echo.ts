@@ -6,7 +6,14 @@ import { BroadcastChannel } from "node:worker_threads";
 import { Switch } from "../core/index.ts";
 import { Sockaddr, type StreamAddr, type StreamSocket } from "../net/index.ts";
 import { run } from "../run.ts";
-import { durationOption, intOption, parseCommand, parseEndpoint, UsageError } from "./args.ts";
+import {
+  durationOption,
+  intOption,
+  modeOption,
+  parseCommand,
+  parseEndpoint,
+  UsageError,
+} from "./args.ts";
 import type { Command, CommandIo } from "./command.ts";
 import { domainServer } from "./domains.ts";
 import echoHandler, {
@@ -35,6 +42,7 @@ Options:
   --domains N          also accept in N worker threads (SO_REUSEPORT; TCP only; default 0)
   --drain-ms MS        how long open connections may go on after a stop signal (default 5000)
   --backlog N          listen(2) backlog (default 1024)
+  --mode OCTAL         a Unix socket file's permission bits (e.g. 660; default: the umask's)
 ${serverTlsHelpAt(21)}
   --json               print events as JSON lines instead of text
   -v, --verbose        log every connection on stderr
@@ -51,6 +59,7 @@ const options = {
   domains: { type: "string" },
   "drain-ms": { type: "string" },
   backlog: { type: "string" },
+  mode: { type: "string" },
   json: { type: "boolean" },
   verbose: { type: "boolean", short: "v" },
   ...serverTlsFlags,
@@ -78,6 +87,7 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
   if (tls !== undefined && domains > 0) {
     throw new UsageError("--domains cannot go with --tls-cert (worker threads serve plain TCP)");
   }
+  const mode = modeOption(values.mode, ep);
   const json = values.json === true;
   const verbose = values.verbose === true;
   const event = (name: string, text: string, fields: Record<string, unknown>): void => {
@@ -113,6 +123,7 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
         reuseAddr: true,
         reusePort: domains > 0,
         ...(tls === undefined ? {} : { tls }),
+        mode,
       });
       const where = Sockaddr.format(listener.listeningAddr);
       event("listening", `listening on ${where}`, { address: where, domains });

@@ -6,7 +6,7 @@
 import { awaitCancellable, Fiber, Switch } from "../core/index.ts";
 import { Sockaddr } from "../net/index.ts";
 import { run } from "../run.ts";
-import { parseCommand, parseEndpoint } from "./args.ts";
+import { modeOption, parseCommand, parseEndpoint } from "./args.ts";
 import type { Command, CommandIo } from "./command.ts";
 import { listenAddress } from "./endpoint.ts";
 import { describeError } from "./errors.ts";
@@ -28,6 +28,7 @@ ADDR  tcp:HOST:PORT, unix:PATH, HOST:PORT, [IPV6]:PORT, PORT (on 127.0.0.1) or a
 Options:
   -k, --keep     after a client leaves, wait for the next one (until SIGINT or SIGTERM);
                  standard input goes to the clients in turn
+  --mode OCTAL   a Unix socket file's permission bits (e.g. 600; default: the umask's)
   -v, --verbose  say on stderr who connected and how it ended
 ${serverTlsHelpAt(16)}
   -h, --help     show this help
@@ -39,6 +40,7 @@ Examples:
 
 const options = {
   keep: { type: "boolean", short: "k" },
+  mode: { type: "string" },
   verbose: { type: "boolean", short: "v" },
   ...serverTlsFlags,
 } as const;
@@ -47,6 +49,7 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
   const { values, positionals } = parseCommand(args, options, [1, 1]);
   const ep = parseEndpoint("ADDR", positionals[0] as string, "listen");
   const keep = values.keep === true;
+  const mode = modeOption(values.mode, ep);
   const verbose = values.verbose === true;
   const tls = serverTls(values);
   const log = (line: string): void => io.err(`weir listen: ${line}`);
@@ -59,6 +62,7 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
         backlog: keep ? 128 : 1,
         reuseAddr: true,
         ...(tls === undefined ? {} : { tls }),
+        mode,
       });
       io.err(`listening on ${Sockaddr.format(listener.listeningAddr)}`);
       const stdio = processStdio();

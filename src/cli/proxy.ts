@@ -12,6 +12,7 @@ import {
   durationOption,
   formatEndpoint,
   intOption,
+  modeOption,
   parseCommand,
   parseEndpoint,
   UsageError,
@@ -49,6 +50,7 @@ Options:
   --connect-timeout-ms MS  give up connecting to the target after MS ms (default 10000)
   --drain-ms MS            how long open connections may go on after a stop signal (default 5000)
   --backlog N              listen(2) backlog (default 1024)
+  --mode OCTAL             the --listen Unix socket file's permission bits (e.g. 660)
   --send-proxy VERSION     send the target a PROXY protocol header (v1 or v2) first, saying
                            whom each connection is from, as a load balancer does
 ${serverTlsHelp}
@@ -70,6 +72,7 @@ const options = {
   "connect-timeout-ms": { type: "string" },
   "drain-ms": { type: "string" },
   backlog: { type: "string" },
+  mode: { type: "string" },
   "send-proxy": { type: "string" },
   json: { type: "boolean" },
   quiet: { type: "boolean", short: "q" },
@@ -178,6 +181,7 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
     maxMs: 3_600_000,
   });
   const backlog = intOption("backlog", values.backlog, 1024, { min: 0, max: 65535 });
+  const mode = modeOption(values.mode, listenEp);
   const sendProxy =
     values["send-proxy"] === undefined
       ? undefined
@@ -255,6 +259,7 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
         sw,
         backlog,
         reuseAddr: true,
+        mode,
         ...(tls === undefined ? {} : { tls }),
       });
       const where = Sockaddr.format(listener.listeningAddr);

@@ -2,6 +2,8 @@
  * `ListeningSocketBase`: `acceptFork` written once, over a backend's `accept`.
  * @module
  */
+
+import { checkFunction } from "../core/checks.ts";
 import { afterFork, IoError, isCancelled } from "../core/index.ts";
 import { Sockaddr, type StreamAddr } from "./sockaddr.ts";
 import type {
@@ -17,7 +19,8 @@ import type {
  * `opts.sw` (Eio's `accept_fork`). The flow is closed when the handler returns or fails, or at
  * once if the fiber cannot start (the switch is off). A handler's error goes to `onError`
  * (an `IoError` gets the context `handling connection from ADDR`); `Cancelled` never does.
- * @throws what `accept` throws (`Cancelled` if the calling fiber is cancelled).
+ * @throws TypeError (before accepting) if `onError` or `handler` is not a function; what
+ *   `accept` throws (`Cancelled` if the calling fiber is cancelled).
  */
 export async function acceptFork(
   listener: Pick<ListeningSocket, "accept">,
@@ -27,6 +30,8 @@ export async function acceptFork(
   if (typeof opts?.onError !== "function") {
     throw new TypeError("acceptFork: option onError (a function) is required");
   }
+  // before accepting: a bad handler must not cost a connection
+  if (typeof handler !== "function") checkFunction("acceptFork: handler", handler);
   const { sw, onError } = opts;
   const [flow, addr] = await listener.accept(opts);
   let started = false;

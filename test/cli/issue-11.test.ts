@@ -5,9 +5,11 @@
  * bench stopped during its warm-up.
  */
 import { randomBytes } from "node:crypto";
+import { existsSync, statSync } from "node:fs";
 import net from "node:net";
+import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
-import { Client, cleanup, closeClients, listeningPort, weir, weirRun } from "./harness.ts";
+import { Client, cleanup, closeClients, listeningPort, tempDir, weir, weirRun } from "./harness.ts";
 
 afterEach(async () => {
   await closeClients();
@@ -68,6 +70,26 @@ describe("errors that say what happened", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
       "weir echo: Fs NotFound: bind ENOENT\n  listening on unix:/nonexistent-dir-weir/x.sock\n",
+    );
+  });
+});
+
+describe("--mode", () => {
+  test("weir echo unix:PATH --mode 600 makes the socket file 0600, and removes it at the end", async () => {
+    const path = join(tempDir(), "m.sock");
+    const echo = weir(["echo", `unix:${path}`, "--mode", "600"]);
+    await echo.waitFor("stdout", /listening on unix:/);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    echo.child.kill("SIGTERM");
+    expect(await echo.exit()).toEqual({ code: 0, signal: null });
+    expect(existsSync(path)).toBe(false);
+  });
+
+  test("--mode on a TCP address is a usage error", async () => {
+    const r = await weirRun(["echo", "7000", "--mode", "600"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /^weir echo: --mode is for a Unix socket path, got tcp:127\.0\.0\.1:7000\n/,
     );
   });
 });

@@ -86,3 +86,21 @@ describe("net.listen() argument checks", () => {
     );
   });
 });
+
+describe("acceptFork() argument checks", () => {
+  test("a null handler is rejected before any connection is accepted", async () => {
+    await run(() =>
+      Switch.run(async (sw) => {
+        const l = await net.listen("tcp:127.0.0.1:0", { sw, backlog: 4 });
+        const c = await net.connect(l.listeningAddr, { sw });
+        await expect(
+          l.acceptFork({ sw, onError }, null as unknown as ConnectionHandler),
+        ).rejects.toThrow(new TypeError("acceptFork: handler must be a function, got null"));
+        // the connection is still there for a proper accept
+        const [s] = await l.accept({ sw });
+        await s.close();
+        await c.close();
+      }),
+    );
+  });
+});

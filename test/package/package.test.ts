@@ -87,6 +87,39 @@ describe("an install without the native addon", () => {
     return dir;
   }
 
+  test("Unix stream sockets work without it: a live path is AddressInUse, mode is set", () => {
+    const dir = installedWithoutAddon();
+    const path = join(dir, "s.sock");
+    const script = `
+      import { statSync } from "node:fs";
+      import { Flow, run, Switch } from "weir";
+      await run(async (env) => {
+        await Switch.run(async (sw) => {
+          const l = await env.net.listen(${JSON.stringify(`unix:${path}`)}, { sw, backlog: 1, mode: 0o640 });
+          console.log("mode:", (statSync(${JSON.stringify(path)}).mode & 0o777).toString(8));
+          const e = await env.net.listen(${JSON.stringify(`unix:${path}`)}, { sw, backlog: 1, reuseAddr: true }).catch((x) => x);
+          console.log("again:", e.err.kind);
+          const [probe] = await l.accept({ sw }); // the connect that found the path live
+          await probe.close();
+          sw.fork(() => l.acceptFork({ sw, onError: console.error }, (f) => Flow.copy(f, f)));
+          const c = await env.net.connect(l.listeningAddr, { sw });
+          await Flow.copyString("ping", c);
+          await c.shutdown("send");
+          console.log("echo:", await Flow.readAll(c, { maxSize: 10 }));
+          sw.fail(new Error("done"));
+        }).catch((e) => { if (e.message !== "done") throw e; });
+      });
+    `;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: dir,
+      encoding: "utf8",
+      env: { ...process.env, NODE_OPTIONS: "" },
+      timeout: 15_000,
+    });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("mode: 640\nagain: AddressInUse\necho: ping\n");
+  });
+
   test("a TCP echo works, and weir/unix throws NativeAddonUnavailable saying what to do", () => {
     const dir = installedWithoutAddon();
     const script = `

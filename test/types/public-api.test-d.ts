@@ -11,8 +11,10 @@ import {
   Flow,
   type IoErr,
   IoError,
+  type KeepAlive,
   type ListeningSocket,
   Net,
+  type RecvResult,
   run,
   type Sockaddr,
   Sockaddr as SockaddrNs,
@@ -77,6 +79,23 @@ describe("weir", () => {
       onError: () => {},
       // @ts-expect-error: maxConnections is a number
       maxConnections: "10",
+    });
+  });
+
+  test("datagram recv says whether it truncated; keepAlive and mode are listen options", () => {
+    void run(async (env) => {
+      await Switch.run(async (sw) => {
+        const sock = await env.net.datagramSocket("udp:127.0.0.1:0", { sw, sendQueueLimit: 8 });
+        const r = await sock.recv(new Uint8Array(10));
+        expectTypeOf(r).toEqualTypeOf<RecvResult>();
+        expectTypeOf(r.truncated).toEqualTypeOf<boolean>();
+        expectTypeOf(r[1]).toEqualTypeOf<number>();
+        await env.net.listen("unix:/tmp/x.sock", { sw, backlog: 1, mode: 0o660 });
+        const ka: KeepAlive = { idle: 30_000, interval: 5_000, count: 3 };
+        await env.net.connect("tcp:127.0.0.1:1", { sw, keepAlive: ka });
+        // @ts-expect-error: keepAlive is an object or false
+        await env.net.connect("tcp:127.0.0.1:1", { sw, keepAlive: true });
+      });
     });
   });
 
