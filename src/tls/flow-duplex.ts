@@ -26,6 +26,11 @@ export class FlowDuplex extends Duplex {
   readonly #flow: TwoWay;
   readonly #ctx: FiberContext;
   #reading = false;
+  /**
+   * Called when the flow reaches its end of file: a promise makes the end wait for it (the TLS
+   * layer waits until its engine has taken every byte before, see `over-flow.ts`).
+   */
+  beforeEnd: (() => Promise<void> | undefined) | null = null;
 
   constructor(flow: TwoWay, ctx: FiberContext) {
     super({ allowHalfOpen: true });
@@ -57,8 +62,17 @@ export class FlowDuplex extends Duplex {
     } catch (e) {
       this.#reading = false;
       this.#settle();
-      if (e instanceof EndOfFile) this.push(null);
-      else if (!this.destroyed) this.destroy(isCancelled(e) ? new Error(e.message) : asError(e));
+      if (e instanceof EndOfFile) {
+        const hold = this.beforeEnd?.();
+        if (hold === undefined) this.push(null);
+        else {
+          const release = this.#ctx.scheduler.hold?.();
+          hold.then(() => {
+            release?.();
+            if (!this.destroyed) this.push(null);
+          });
+        }
+      } else if (!this.destroyed) this.destroy(isCancelled(e) ? new Error(e.message) : asError(e));
       return;
     }
     this.#reading = false;
