@@ -40,6 +40,8 @@ export class TlsAcceptor {
       requestCert: cfg.requestCert,
       rejectUnauthorized: cfg.requestCert,
     };
+    // allowHalfOpen is passed on to the TLSSocket, though @types/node does not list it
+    (o as { allowHalfOpen?: boolean }).allowHalfOpen = true;
     if (cfg.alpn !== undefined) o.ALPNProtocols = cfg.alpn;
     if (cfg.sni !== undefined) o.SNICallback = this.#sni;
     return o;
@@ -75,9 +77,7 @@ export class TlsAcceptor {
 
   /** Wraps `raw` (a socket with a handle, or a stream over a weir flow) in `node:tls`. */
   wrapNative(raw: Socket | Duplex, init: StreamSocketInit): NodeTlsSocket {
-    // allowHalfOpen is passed on to the TLSSocket, though @types/node does not list it
-    const opts = { ...this.#options, allowHalfOpen: true } as TLSSocketOptions;
-    return new NodeTlsSocket(new TLSSocket(raw, opts), {
+    return new NodeTlsSocket(new TLSSocket(raw, this.#options), {
       ...init,
       secureEvent: "secure",
       handshakeTimeout: this.#handshakeTimeout,

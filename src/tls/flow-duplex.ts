@@ -5,7 +5,7 @@
  */
 import { Buffer } from "node:buffer";
 import { Duplex } from "node:stream";
-import { EndOfFile, type FiberContext, isCancelled, runInFiber } from "../core/index.ts";
+import { EndOfFile, type FiberContext, runInFiber } from "../core/index.ts";
 import type { TwoWay } from "../flow/types.ts";
 
 /** How much one read from the flow takes at most. */
@@ -72,7 +72,7 @@ export class FlowDuplex extends Duplex {
             if (!this.destroyed) this.push(null);
           });
         }
-      } else if (!this.destroyed) this.destroy(isCancelled(e) ? new Error(e.message) : asError(e));
+      } else if (!this.destroyed) this.destroy(asError(e));
       return;
     }
     this.#reading = false;
