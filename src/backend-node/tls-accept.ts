@@ -11,7 +11,7 @@ import type { TlsListenOptions, TlsServerContext } from "../net/types.ts";
 import { listenTls, type ServerTls, serverTls } from "../tls/options.ts";
 import { serverOverFlow } from "../tls/over-flow.ts";
 import { NodeStreamSocket, type StreamSocketInit } from "./stream-socket.ts";
-import { NodeTlsSocket } from "./tls-socket.ts";
+import { NodeTlsSocket, type TlsSocketInit } from "./tls-socket.ts";
 
 /** The TLS side of a listening socket: its settings, and the wrapping of accepted sockets. */
 export class TlsAcceptor {
@@ -76,12 +76,17 @@ export class TlsAcceptor {
   }
 
   /** Wraps `raw` (a socket with a handle, or a stream over a weir flow) in `node:tls`. */
-  wrapNative(raw: Socket | Duplex, init: StreamSocketInit): NodeTlsSocket {
+  wrapNative(
+    raw: Socket | Duplex,
+    init: StreamSocketInit,
+    clock?: TlsSocketInit["clock"],
+  ): NodeTlsSocket {
     return new NodeTlsSocket(new TLSSocket(raw, this.#options), {
       ...init,
       secureEvent: "secure",
       handshakeTimeout: this.#handshakeTimeout,
       requireClientCert: this.#cfg.requestCert,
+      clock,
     });
   }
 }

@@ -8,6 +8,7 @@ import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from "n
 import { NodeTlsSocket } from "../backend-node/tls-socket.ts";
 import { currentFiber } from "../core/index.ts";
 import type { TwoWay } from "../flow/types.ts";
+import { currentEnvOpt } from "../net/env.ts";
 import { Sockaddr, type StreamAddr } from "../net/sockaddr.ts";
 import type { StreamSocket } from "../net/types.ts";
 import { truncatedError } from "./errors.ts";
@@ -83,6 +84,7 @@ export function clientOverFlow(flow: TwoWay, cfg: ClientTls): NodeTlsSocket {
       secureEvent: "secureConnect",
       handshakeTimeout: cfg.handshakeTimeout,
       serverName: cfg.options.servername,
+      clock: currentEnvOpt()?.monoClock,
     });
   });
 }

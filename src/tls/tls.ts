@@ -8,6 +8,7 @@ import { TlsAcceptor } from "../backend-node/tls-accept.ts";
 import { NodeTlsSocket } from "../backend-node/tls-socket.ts";
 import type { BlockingOptions, Switch } from "../core/index.ts";
 import type { TwoWay } from "../flow/types.ts";
+import { currentEnvOpt } from "../net/env.ts";
 import type { TlsConnectOptions, TlsListenOptions, TlsSocket } from "../net/types.ts";
 import { clientTls } from "./options.ts";
 import { addrsOf, clientOverFlow, serverOverFlow } from "./over-flow.ts";
@@ -87,11 +88,11 @@ async function server(flow: TwoWay, opts: TlsServerOptions): Promise<TlsSocket> 
   const acceptor = new TlsAcceptor(settings);
   sw?.check();
   const sock = serverOverFlow(flow, (duplex, peer, local) =>
-    acceptor.wrapNative(duplex, {
-      kind: peer.type === "tcp" ? "tcp" : "unix",
-      peerAddr: peer,
-      localAddr: local,
-    }),
+    acceptor.wrapNative(
+      duplex,
+      { kind: peer.type === "tcp" ? "tcp" : "unix", peerAddr: peer, localAddr: local },
+      currentEnvOpt()?.monoClock,
+    ),
   );
   return finish(sock, opts);
 }
