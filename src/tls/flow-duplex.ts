@@ -38,6 +38,18 @@ export class FlowDuplex extends Duplex {
     this.#ctx = ctx;
   }
 
+  /**
+   * Calls `fn` on the next turn of the event loop, holding the mock run (if any) until then, so
+   * that the quiet turn is not taken for a deadlock.
+   */
+  afterTurn(fn: () => void): void {
+    const release = this.#ctx.scheduler.hold?.();
+    setImmediate(() => {
+      release?.();
+      fn();
+    });
+  }
+
   /** Holds the mock run (if any) for two turns of the event loop: Node's follow-up work runs first. */
   #settle(): void {
     const release = this.#ctx.scheduler.hold?.();
@@ -63,15 +75,12 @@ export class FlowDuplex extends Duplex {
       this.#reading = false;
       this.#settle();
       if (e instanceof EndOfFile) {
-        const hold = this.beforeEnd?.();
-        if (hold === undefined) this.push(null);
-        else {
-          const release = this.#ctx.scheduler.hold?.();
-          hold.then(() => {
-            release?.();
+        const wait = this.beforeEnd?.();
+        if (wait === undefined) this.push(null);
+        else
+          wait.then(() => {
             if (!this.destroyed) this.push(null);
           });
-        }
       } else if (!this.destroyed) this.destroy(asError(e));
       return;
     }

@@ -30,11 +30,11 @@ export function addrsOf(flow: TwoWay): { peer: StreamAddr; local: StreamAddr } {
  * before it fails the reads (`ConnectionReset`, "TLS stream truncated") instead of looking
  * like a clean end.
  *
- * Node's TLS engine leaves records unread while nobody reads the TLS socket, so the end of
- * the flow is handed to it only once the socket reads again (and one turn later, when the
- * engine has gone through what it held); a close_notify among those records has then ended
- * the TLS stream. The check runs before node:tls's own `'end'` listener on the duplex, which
- * hands the end to the engine.
+ * The engine reads a close_notify synchronously when its bytes come in, and marks the TLS
+ * stream ended; so the check runs when the duplex ends, before node:tls's own `'end'`
+ * listener hands that end to the engine. As a precaution for records the engine may hold
+ * back while the TLS socket is paused, the end is handed over only once the socket reads
+ * again (or closes), one turn of the event loop later.
  */
 function watchEnd(duplex: FlowDuplex, wrap: () => NodeTlsSocket): NodeTlsSocket {
   let tls: TLSSocket | null = null;
@@ -46,11 +46,19 @@ function watchEnd(duplex: FlowDuplex, wrap: () => NodeTlsSocket): NodeTlsSocket 
     const t = tls;
     if (t === null || !secure || ended() || t.destroyed) return undefined;
     return new Promise<void>((resolve) => {
+      let done = false;
       const go = (): void => {
-        setImmediate(resolve);
+        if (done) return;
+        done = true;
+        t.off("resume", go);
+        t.off("close", go);
+        duplex.afterTurn(resolve);
       };
-      if (t.isPaused()) t.once("resume", go);
-      else go();
+      if (!t.isPaused()) go();
+      else {
+        t.once("resume", go);
+        t.once("close", go);
+      }
     });
   };
   duplex.once("end", () => {
