@@ -9,13 +9,15 @@ import type { Duplex } from "node:stream";
 import { type SecureContext, TLSSocket, type TLSSocketOptions } from "node:tls";
 import type { TlsListenOptions, TlsServerContext } from "../net/types.ts";
 import { listenTls, type ServerTls, serverTls } from "../tls/options.ts";
-import type { StreamSocketInit } from "./stream-socket.ts";
-import { NodeTlsSocket } from "./tls-socket.ts";
+import { serverOverFlow } from "../tls/over-flow.ts";
+import { NodeStreamSocket, type StreamSocketInit } from "./stream-socket.ts";
+import { NodeTlsSocket, type TlsSocketInit } from "./tls-socket.ts";
 
 /** The TLS side of a listening socket: its settings, and the wrapping of accepted sockets. */
 export class TlsAcceptor {
   #cfg: ServerTls;
   readonly #handshakeTimeout: number;
+  readonly #strictClose: boolean;
   /** Node's options for the current settings (made once per settings, not per connection). */
   #options: TLSSocketOptions;
 
@@ -27,6 +29,7 @@ export class TlsAcceptor {
     const cfg = listenTls(opts);
     this.#cfg = cfg;
     this.#handshakeTimeout = cfg.handshakeTimeout;
+    this.#strictClose = cfg.strictClose;
     this.#options = this.#nodeOptions(cfg);
   }
 
@@ -37,6 +40,8 @@ export class TlsAcceptor {
       requestCert: cfg.requestCert,
       rejectUnauthorized: cfg.requestCert,
     };
+    // allowHalfOpen is passed on to the TLSSocket, though @types/node does not list it
+    (o as { allowHalfOpen?: boolean }).allowHalfOpen = true;
     if (cfg.alpn !== undefined) o.ALPNProtocols = cfg.alpn;
     if (cfg.sni !== undefined) o.SNICallback = this.#sni;
     return o;
@@ -59,15 +64,29 @@ export class TlsAcceptor {
     this.#cfg = cfg;
   }
 
-  /** Wraps an accepted connection; its handshake starts now, under the time limit. */
-  wrap(raw: Socket | Duplex, init: StreamSocketInit): NodeTlsSocket {
-    // allowHalfOpen is passed on to the TLSSocket, though @types/node does not list it
-    const opts = { ...this.#options, allowHalfOpen: true } as TLSSocketOptions;
-    return new NodeTlsSocket(new TLSSocket(raw, opts), {
+  /**
+   * Wraps an accepted connection; its handshake starts now, under the time limit. With
+   * `strictClose`, TLS runs over the weir socket through a JavaScript stream, which can tell
+   * a close_notify from a cut connection; otherwise natively over the socket's handle.
+   */
+  wrap(raw: Socket, init: StreamSocketInit): NodeTlsSocket {
+    if (!this.#strictClose) return this.wrapNative(raw, init);
+    const plain = new NodeStreamSocket(raw, init);
+    return serverOverFlow(plain, (duplex) => this.wrapNative(duplex, init));
+  }
+
+  /** Wraps `raw` (a socket with a handle, or a stream over a weir flow) in `node:tls`. */
+  wrapNative(
+    raw: Socket | Duplex,
+    init: StreamSocketInit,
+    clock?: TlsSocketInit["clock"],
+  ): NodeTlsSocket {
+    return new NodeTlsSocket(new TLSSocket(raw, this.#options), {
       ...init,
       secureEvent: "secure",
       handshakeTimeout: this.#handshakeTimeout,
       requireClientCert: this.#cfg.requestCert,
+      clock,
     });
   }
 }

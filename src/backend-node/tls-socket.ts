@@ -6,7 +6,7 @@
  */
 import type { X509Certificate } from "node:crypto";
 import type { TLSSocket } from "node:tls";
-import { type BlockingOptions, suspend } from "../core/index.ts";
+import { type BlockingOptions, type Clock, suspend } from "../core/index.ts";
 import type { StreamAddr } from "../net/sockaddr.ts";
 import type { TlsSocket } from "../net/types.ts";
 import { handshakeError, handshakeTimeoutError } from "../tls/errors.ts";
@@ -22,6 +22,11 @@ export interface TlsSocketInit extends StreamSocketInit {
   readonly serverName?: string | undefined;
   /** Server side: whether a verified client certificate was required. */
   readonly requireClientCert?: boolean | undefined;
+  /**
+   * The clock for the time limit (the mock's, over a mock flow, so the limit passes in mock
+   * time); default: a real timer.
+   */
+  readonly clock?: Clock | undefined;
 }
 
 /** One handshake in progress: settles once, then is only a result. */
@@ -29,7 +34,7 @@ class Handshake {
   readonly #tls: TLSSocket;
   readonly #event: "secure" | "secureConnect";
   readonly #peer: StreamAddr | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: NodeJS.Timeout | AbortController | undefined;
   /** `null` while running, `true` when done, otherwise the error. */
   result: unknown = null;
   readonly #waiters = new Set<() => void>();
@@ -45,10 +50,16 @@ class Handshake {
     // certificate closes without a word) ends the stream without closing the socket
     tls.once("end", this.#onClose);
     const ms = init.handshakeTimeout;
-    this.#timer = setTimeout(() => {
+    const expire = (): void => {
       this.#timer = undefined;
       tls.destroy(handshakeTimeoutError(ms));
-    }, ms);
+    };
+    if (init.clock === undefined) this.#timer = setTimeout(expire, ms);
+    else {
+      const stop = new AbortController();
+      this.#timer = stop;
+      init.clock.sleep(ms, { signal: stop.signal }).then(expire, () => {});
+    }
   }
 
   readonly #onSecure = (): void => this.#settle(true);
@@ -61,8 +72,10 @@ class Handshake {
   #settle(r: unknown): void {
     if (this.result !== null) return;
     this.result = r;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    const timer = this.#timer;
     this.#timer = undefined;
+    if (timer instanceof AbortController) timer.abort();
+    else if (timer !== undefined) clearTimeout(timer);
     this.#tls.off(this.#event, this.#onSecure);
     this.#tls.off("error", this.#onError);
     this.#tls.off("close", this.#onClose);

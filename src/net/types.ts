@@ -59,6 +59,13 @@ export interface TlsConnectOptions {
   readonly rejectUnauthorized?: boolean | undefined;
   /** How long the handshake may take, in ms (default 10 000). */
   readonly handshakeTimeout?: number | undefined;
+  /**
+   * Make a stream that ends without close_notify (cut short by someone in between) fail the
+   * reads with `IoError` `ConnectionReset` instead of ending quietly. Default `false`: TLS then
+   * runs natively over the socket's handle (faster), where Node cannot tell the two ends
+   * apart. `Tls.client`/`Tls.server` always check.
+   */
+  readonly strictClose?: boolean | undefined;
 }
 
 /** A certificate (chain) and its private key. */
@@ -83,6 +90,8 @@ export interface TlsServerContext extends TlsCertificate {
 export interface TlsListenOptions extends TlsServerContext {
   /** How long an accepted connection's handshake may take, in ms (default 10 000). */
   readonly handshakeTimeout?: number | undefined;
+  /** As {@link TlsConnectOptions.strictClose}, for the accepted connections. */
+  readonly strictClose?: boolean | undefined;
 }
 
 /** A stream socket that runs TLS: what `net.connect(addr, { sw, tls })` and `Tls.*` return. */

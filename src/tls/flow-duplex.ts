@@ -5,7 +5,7 @@
  */
 import { Buffer } from "node:buffer";
 import { Duplex } from "node:stream";
-import { EndOfFile, type FiberContext, isCancelled, runInFiber } from "../core/index.ts";
+import { EndOfFile, type FiberContext, runInFiber } from "../core/index.ts";
 import type { TwoWay } from "../flow/types.ts";
 
 /** How much one read from the flow takes at most. */
@@ -26,11 +26,28 @@ export class FlowDuplex extends Duplex {
   readonly #flow: TwoWay;
   readonly #ctx: FiberContext;
   #reading = false;
+  /**
+   * Called when the flow reaches its end of file: a promise makes the end wait for it (the TLS
+   * layer waits until its engine has taken every byte before, see `over-flow.ts`).
+   */
+  beforeEnd: (() => Promise<void> | undefined) | null = null;
 
   constructor(flow: TwoWay, ctx: FiberContext) {
     super({ allowHalfOpen: true });
     this.#flow = flow;
     this.#ctx = ctx;
+  }
+
+  /**
+   * Calls `fn` on the next turn of the event loop, holding the mock run (if any) until then, so
+   * that the quiet turn is not taken for a deadlock.
+   */
+  afterTurn(fn: () => void): void {
+    const release = this.#ctx.scheduler.hold?.();
+    setImmediate(() => {
+      release?.();
+      fn();
+    });
   }
 
   /** Holds the mock run (if any) for two turns of the event loop: Node's follow-up work runs first. */
@@ -57,8 +74,14 @@ export class FlowDuplex extends Duplex {
     } catch (e) {
       this.#reading = false;
       this.#settle();
-      if (e instanceof EndOfFile) this.push(null);
-      else if (!this.destroyed) this.destroy(isCancelled(e) ? new Error(e.message) : asError(e));
+      if (e instanceof EndOfFile) {
+        const wait = this.beforeEnd?.();
+        if (wait === undefined) this.push(null);
+        else
+          wait.then(() => {
+            if (!this.destroyed) this.push(null);
+          });
+      } else if (!this.destroyed) this.destroy(asError(e));
       return;
     }
     this.#reading = false;

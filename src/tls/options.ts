@@ -122,11 +122,12 @@ export function serverTls(opts: TlsServerContext, name = "tls"): ServerTls {
 /** {@link serverTls} plus the handshake limit of `listen`'s `tls` option. */
 export function listenTls(
   opts: TlsListenOptions,
-): ServerTls & { readonly handshakeTimeout: number } {
+): ServerTls & { readonly handshakeTimeout: number; readonly strictClose: boolean } {
   const s = serverTls(opts);
   return {
     ...s,
     handshakeTimeout: handshakeTimeout(opts.handshakeTimeout, "tls.handshakeTimeout"),
+    strictClose: bool(opts.strictClose, "tls.strictClose") ?? false,
   };
 }
 
@@ -134,6 +135,8 @@ export function listenTls(
 export interface ClientTls {
   readonly options: ConnectionOptions;
   readonly handshakeTimeout: number;
+  /** Run TLS through a JavaScript stream that tells a close_notify from a cut connection. */
+  readonly strictClose: boolean;
 }
 
 /**
@@ -174,6 +177,7 @@ export function clientTls(opts: TlsConnectOptions, host: string | undefined): Cl
   return {
     options,
     handshakeTimeout: handshakeTimeout(opts.handshakeTimeout, "tls.handshakeTimeout"),
+    strictClose: bool(opts.strictClose, "tls.strictClose") ?? false,
   };
 }
 

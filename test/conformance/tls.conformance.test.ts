@@ -1,7 +1,7 @@
 /**
  * TLS sockets pass the same two-way stream conformance suite as the plain ones: natively over
- * TCP (`net.listen`/`net.connect` with `tls`), `Tls.client`/`Tls.server` over plain TCP
- * sockets (STARTTLS), and over `Mock.Flow.pair` on the mock.
+ * TCP (`net.listen`/`net.connect` with `tls`), with `strictClose`, `Tls.client`/`Tls.server`
+ * over plain TCP sockets (STARTTLS), and over `Mock.Flow.pair` on the mock.
  */
 import { Fiber, Switch } from "../../src/core/index.ts";
 import { Mock } from "../../src/mock/index.ts";
@@ -47,6 +47,27 @@ describeTwoWayStream(
         });
         const [a, [b]] = await Promise.all([
           env.net.connect(listener.listeningAddr, { sw, tls: client }),
+          listener.accept({ sw }),
+        ]);
+        await b.handshake?.();
+        return [a, b] as const;
+      }),
+    ),
+  { run: onRun },
+);
+
+describeTwoWayStream(
+  "Node backend: TLS over TCP with strictClose on both ends",
+  () =>
+    run((env) =>
+      pairIn(async (sw) => {
+        await using listener = await env.net.listen("tcp:127.0.0.1:0", {
+          sw,
+          backlog: 1,
+          tls: { ...certs.server, strictClose: true },
+        });
+        const [a, [b]] = await Promise.all([
+          env.net.connect(listener.listeningAddr, { sw, tls: { ...client, strictClose: true } }),
           listener.accept({ sw }),
         ]);
         await b.handshake?.();

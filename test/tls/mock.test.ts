@@ -75,3 +75,26 @@ test("the mock network's connect() and listen() with tls are a TypeError: no pla
     }),
   );
 });
+
+test("Tls.server() over a mock flow whose peer never speaks fails after handshakeTimeout, in mock time", async () => {
+  const lines: string[] = [];
+  await Mock.Backend.runFull(
+    () =>
+      Switch.run(async (sw) => {
+        const [, b] = Mock.Flow.pair({ sw });
+        try {
+          await Tls.server(b, { ...certs.server, handshakeTimeout: 5000, sw });
+        } catch (e) {
+          traceln(`server: ${(e as Error).message}`);
+        }
+      }),
+    { onTrace: (l) => lines.push(l) },
+  );
+  expect(lines).toMatchInlineSnapshot(`
+    [
+      "mock time is now 5000",
+      "server: Net Tls Handshake: the handshake did not finish within 5000 ms",
+      "  TLS handshake with tcp:127.0.0.1:0",
+    ]
+  `);
+});

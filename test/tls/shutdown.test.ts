@@ -5,7 +5,7 @@
 import { expect, test } from "vitest";
 import { NodeNet } from "../../src/backend-node/node-net.ts";
 import { Fiber, IoError, Switch, traceln } from "../../src/core/index.ts";
-import { readAll } from "../../src/flow/flow-ops.ts";
+import { readAll, readExact } from "../../src/flow/flow-ops.ts";
 import { Mock } from "../../src/mock/index.ts";
 import { Tls } from "../../src/tls/index.ts";
 import { certs, nodeTlsConnect, nodeTlsServer, readToEnd, records, relay } from "./support.ts";
@@ -124,5 +124,70 @@ test("Tls.server() over an accepted socket reads a clean end (close_notify) as e
     expect(await answer).toBe("");
     c.destroy();
     await l.close();
+  });
+});
+
+test("connect() with tls.strictClose: a cut stream is an error, a clean end an end of file", async () => {
+  let cutNext = true;
+  // The server answers the client's first bytes (a node:tls server that ends at once, in its
+  // secureConnection callback, sends no valid close_notify: openssl s_client reports a
+  // decode_error there too)
+  await using srv = await nodeTlsServer(certs.server, (s) => {
+    const cut = cutNext;
+    s.once("data", () => {
+      s.write("first part");
+      if (!cut) s.end();
+    });
+  });
+  for (const cut of [true, false]) {
+    cutNext = cut;
+    await using r = await relay(srv.port);
+    const got = await Switch.run(async (sw) => {
+      const sock = await net.connect(`tcp:127.0.0.1:${r.port}`, {
+        sw,
+        tls: { ca: certs.ca, serverName: "localhost", strictClose: true },
+      });
+      await sock.write([enc.encode("go")]);
+      const buf = new Uint8Array(10);
+      await readExact(sock, buf);
+      if (cut) r.cutDown();
+      return await readAll(sock, { maxSize: 100 }).then(
+        (rest) => `end of file after ${JSON.stringify(new TextDecoder().decode(buf) + rest)}`,
+        (e: unknown) => (e as IoError).message,
+      );
+    });
+    expect(got).toBe(
+      cut
+        ? "Net ConnectionReset: TLS stream truncated: end of file without close_notify"
+        : 'end of file after "first part"',
+    );
+  }
+});
+
+test("listen() with tls.strictClose: the handler's read of a cut stream fails, to onError", async () => {
+  await Switch.run(async (sw) => {
+    const l = await net.listen("tcp:127.0.0.1:0", {
+      sw,
+      backlog: 1,
+      tls: { ...certs.server, strictClose: true },
+    });
+    await using r = await relay((l.listeningAddr as { port: number }).port);
+    const errors: string[] = [];
+    const served = l.acceptFork(
+      { sw, onError: (e) => errors.push((e as IoError).message) },
+      (flow) => readAll(flow, { maxSize: 100 }).then(() => {}),
+    );
+    const c = await nodeTlsConnect({ port: r.port, ca: certs.ca, servername: "localhost" });
+    await served;
+    c.write("partial");
+    await new Promise((ok) => setTimeout(ok, 50));
+    r.cut();
+    for (let i = 0; i < 200 && errors.length === 0; i++)
+      await new Promise((ok) => setTimeout(ok, 10));
+    c.destroy();
+    await l.close();
+    expect(errors.map((m) => m.replace(/:\d+$/, ":PORT"))).toEqual([
+      "Net ConnectionReset: TLS stream truncated: end of file without close_notify\n  handling connection from tcp:127.0.0.1:PORT",
+    ]);
   });
 });

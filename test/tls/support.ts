@@ -95,6 +95,8 @@ export async function relay(target: number): Promise<
     clientEnded: Promise<void>;
     /** Sends FIN to the server now, whatever the client does (a middlebox cutting in). */
     cut(): void;
+    /** Sends FIN to the client now, whatever the server does. */
+    cutDown(): void;
   } & AsyncDisposable
 > {
   const { createServer, connect } = await import("node:net");
@@ -102,9 +104,11 @@ export async function relay(target: number): Promise<
   const ended = Promise.withResolvers<void>();
   const open = new Set<import("node:net").Socket>();
   let upstream: import("node:net").Socket | undefined;
+  let downstream: import("node:net").Socket | undefined;
   const server = createServer({ allowHalfOpen: true }, (down) => {
     const up = connect({ host: "127.0.0.1", port: target, allowHalfOpen: true });
     upstream = up;
+    downstream = down;
     for (const s of [down, up]) {
       open.add(s);
       s.on("close", () => open.delete(s));
@@ -118,7 +122,10 @@ export async function relay(target: number): Promise<
       ended.resolve();
       up.end();
     });
-    up.pipe(down);
+    up.on("data", (b: Buffer) => {
+      if (!down.writableEnded) down.write(b);
+    });
+    up.on("end", () => down.end());
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
@@ -126,6 +133,7 @@ export async function relay(target: number): Promise<
     sent: () => Buffer.concat(chunks),
     clientEnded: ended.promise,
     cut: () => upstream?.end(),
+    cutDown: () => downstream?.end(),
     async [Symbol.asyncDispose]() {
       for (const s of open) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
