@@ -6,7 +6,8 @@
  *    against real loopback TCP; 1000 seeds of a three-host scenario) and BufRead (against
  *    node:readline and a hand-written splitter).
  * 2. Echo servers on weir (Net.runServer + Flow.copy, Tcp.Server.createSock + Flow.copy,
- *    Tcp.Server.create with reader/writer) against a raw node:net echo, under the shared load
+ *    Tcp.Server.create with reader/writer: chunks, and the plain read(buf)/write/flushed loop)
+ *    against a raw node:net echo, under the shared load
  *    generator when it is there (the optional shared tools, `loadgen.c` and `ratio.sh`, in
  *    `../shared/bench` beside the repository: pingpong, stream, connection rate, idle memory;
  *    interleaved rounds, medians). Without them, `weir bench` (the CLI's load generator)

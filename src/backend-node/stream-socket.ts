@@ -624,6 +624,20 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
     return this.#flushed(opts?.signal);
   }
 
+  /**
+   * Resolves once every buffer handed to {@link write} or {@link tryWrite} is in the kernel (at
+   * once if none waits in Node's queue).
+   * @throws Cancelled; IoError if a write failed.
+   */
+  flushed(opts?: BlockingOptions): Promise<void> {
+    const raw = this.#raw;
+    if (raw.writableLength === 0) {
+      const err = raw.errored;
+      return err === null ? RESOLVED : Promise.reject(toIoError(err));
+    }
+    return this.#flushed(opts?.signal);
+  }
+
   /** Why a write cannot start now, or `null` if it can. */
   #unwritable(): IoError | null {
     const bad = this.#unusable("write");
@@ -802,7 +816,7 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
    * Optional synchronous {@link write} (for `Tcp.Writer`, which flushes without a promise when
    * the socket is idle): hands all of `bufs` to Node now, in order, and returns `true` if the
    * kernel took them all (the buffers may be reused at once), or `false` if some wait in
-   * Node's queue (then `write([])` resolves once they have gone; do not reuse the buffers
+   * Node's queue (then {@link flushed} resolves once they have gone; do not reuse the buffers
    * before). Not a cancellation point.
    * @throws what {@link write} rejects with (TypeError, IoError), synchronously.
    */

@@ -50,6 +50,7 @@ interface Waiter {
 }
 
 const EMPTY = new Uint8Array(0);
+const EMPTY_VIEW = new DataView(EMPTY.buffer);
 
 function checkInt(name: string, v: number, min: number, max: number): void {
   if (!Number.isInteger(v) || v < min || v > max) {
@@ -75,8 +76,8 @@ function checkBig(name: string, v: bigint | number, signed: boolean): bigint {
  * wait; {@link flush} waits until the sink has taken everything written so far.
  */
 export class BufWriter implements Closable {
-  #buf: Uint8Array;
-  #view: DataView;
+  #buf: Uint8Array<ArrayBufferLike>;
+  #view: DataView<ArrayBufferLike>;
   #scheduledPos = 0; // `#buf[0, #scheduledPos)` is in `#queue` (or already written)
   #writePos = 0; // `#buf[#scheduledPos, #writePos)` is written but not yet queued
   #queue: Uint8Array[] = [];
@@ -107,8 +108,10 @@ export class BufWriter implements Closable {
     }
     this.#initialSize = size;
     this.#maxBuffered = maxBuffered;
-    this.#buf = new Uint8Array(size);
-    this.#view = new DataView(this.#buf.buffer);
+    // No buffer until the first write, and none again once everything is written: an idle
+    // writer holds no memory
+    this.#buf = EMPTY;
+    this.#view = EMPTY_VIEW;
   }
 
   /**
@@ -211,10 +214,13 @@ export class BufWriter implements Closable {
     if (this.#head === q.length) {
       q.length = 0;
       this.#head = 0;
-      // Nothing refers to the buffer any more: reuse it from the start.
+      // Nothing refers to the buffer any more, and nothing waits in it: let it go (an idle
+      // writer holds no memory; the next write takes a fresh one).
       if (this.#scheduledPos === this.#writePos) {
         this.#scheduledPos = 0;
         this.#writePos = 0;
+        this.#buf = EMPTY;
+        this.#view = EMPTY_VIEW;
       }
     }
     this.#written += n;
@@ -257,7 +263,9 @@ export class BufWriter implements Closable {
   #ensureSpace(len: number): void {
     if (this.#buf.length - this.#writePos < len) {
       this.#flushBuffer();
-      const usual = Math.min(this.#buf.length, Math.max(this.#initialSize, 65536));
+      const cur = this.#buf.length;
+      const usual =
+        cur === 0 ? this.#initialSize : Math.min(cur, Math.max(this.#initialSize, 65536));
       this.#buf = new Uint8Array(Math.max(usual, len));
       this.#view = new DataView(this.#buf.buffer);
       this.#writePos = 0;

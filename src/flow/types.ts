@@ -38,6 +38,21 @@ export interface Sink {
    * better than the generic loop could (Eio's `copy` optimisation).
    */
   copyFrom?(src: Source, opts?: BlockingOptions): Promise<void>;
+  /**
+   * Optional synchronous {@link write} (a writer's fast path: `Tcp.Writer` flushes an idle
+   * sink with it, without a promise): hands all of `bufs` to the sink now and returns `true` if
+   * it no longer needs them (they may be reused at once), or `false` if it still holds some:
+   * then do not reuse them before {@link flushed} resolves. Not a cancellation point.
+   * @throws what `write` would reject with, synchronously.
+   */
+  tryWrite?(bufs: readonly Uint8Array[]): boolean;
+  /**
+   * Optional: resolves once the sink no longer needs any buffer handed to it by `write` or
+   * `tryWrite` (for a socket: everything is in the kernel). A sink with `tryWrite` has it.
+   * @throws Cancelled if the calling fiber (or `opts.signal`) is cancelled first; IoError if a
+   *   write failed.
+   */
+  flushed?(opts?: BlockingOptions): Promise<void>;
 }
 
 /** What `shutdown` stops: sending (the peer sees end-of-file), receiving, or both. */

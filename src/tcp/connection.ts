@@ -41,8 +41,10 @@ export class OwnedSocket implements StreamSocket {
   #closing: Promise<void> | null = null;
   /** The socket's `readChunk`, if it has one. */
   readonly readChunk: ((opts?: BlockingOptions) => Promise<Uint8Array>) | undefined;
-  /** The socket's `tryWrite` (see `NodeStreamSocket.tryWrite`), if it has one. */
+  /** The socket's `tryWrite` (`Sink.tryWrite`), if it has one. */
   readonly tryWrite: ((bufs: readonly Uint8Array[]) => boolean) | undefined;
+  /** The socket's `flushed` (`Sink.flushed`), if it has one. */
+  readonly flushed: ((opts?: BlockingOptions) => Promise<void>) | undefined;
   /** The socket's `copyFrom`, if it has one. */
   readonly copyFrom: ((src: Source, opts?: BlockingOptions) => Promise<void>) | undefined;
 
@@ -52,8 +54,10 @@ export class OwnedSocket implements StreamSocket {
     this.#close = close;
     const readChunk = inner.readChunk;
     this.readChunk = readChunk === undefined ? undefined : (opts) => readChunk.call(inner, opts);
-    const tryWrite = (inner as { tryWrite?: (bufs: readonly Uint8Array[]) => boolean }).tryWrite;
+    const tryWrite = inner.tryWrite;
     this.tryWrite = tryWrite === undefined ? undefined : (bufs) => tryWrite.call(inner, bufs);
+    const flushed = inner.flushed;
+    this.flushed = flushed === undefined ? undefined : (opts) => flushed.call(inner, opts);
     const copyFrom = inner.copyFrom;
     this.copyFrom =
       copyFrom === undefined

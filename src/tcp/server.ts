@@ -7,7 +7,6 @@ import { readFileSync } from "node:fs";
 import { checkCount, show } from "../core/checks.ts";
 import {
   Cancel,
-  type CancelContext,
   type CancelScope,
   type Clock,
   combineErrors,
@@ -152,19 +151,6 @@ export function defaultMaxConnections(): number {
 
 function message(e: unknown): string {
   return e instanceof Error ? (e.message.split("\n")[0] ?? "") : String(e);
-}
-
-function _closeQuietly(sock: StreamSocket): void {
-  sock.close().catch(() => {});
-}
-
-/** Cancels `cc` (a failing cancel hook does not stop the cancellation). */
-function _cancelQuietly(cc: CancelContext, reason: unknown): void {
-  try {
-    cc.cancel(reason);
-  } catch {
-    // the hooks have all run; the context is cancelled
-  }
 }
 
 function defaultWarning(m: string): void {

@@ -86,12 +86,13 @@ const FIRST_TAIL_SIZE = 512;
 const RESOLVED: Promise<void> = Promise.resolve();
 const NOTHING: readonly Uint8Array[] = Object.freeze([]);
 
-/**
- * A sink's optional synchronous write (`NodeStreamSocket.tryWrite`): hands all of `bufs` to
- * the sink now and returns whether it no longer needs them; if not, `write([])` resolves once
- * it does. Throws what `write` would reject with.
- */
+/** The sink's synchronous write (`Sink.tryWrite`), called with the sink as `this`. */
 type TryWrite = (this: Sink, bufs: readonly Uint8Array[]) => boolean;
+
+/** Waits until `sink` no longer needs what it was handed (`Sink.flushed`; else an empty write). */
+function sinkFlushed(sink: Sink): Promise<void> {
+  return sink.flushed !== undefined ? sink.flushed() : sink.write(NOTHING);
+}
 
 /** The cancellation context of every writer's flush loop: a root that is never cancelled. */
 const FLUSH_CONTEXT = new CancelContext(null);
@@ -198,8 +199,8 @@ export class Writer implements AsyncDisposable, Watched {
       throw new TypeError(`sink must be a Sink (with write), got ${show(sink)}`);
     }
     this.#sink = sink;
-    const tryWrite = (sink as { tryWrite?: unknown }).tryWrite;
-    this.#tryWrite = typeof tryWrite === "function" ? (tryWrite as TryWrite) : null;
+    const tryWrite = sink.tryWrite;
+    this.#tryWrite = typeof tryWrite === "function" ? tryWrite : null;
     this.#clock = opts.clock ?? monoClock;
     this.#ageLimit = checkBufferAgeLimit(opts.bufferAgeLimit ?? DEFAULT_BUFFER_AGE_LIMIT);
     this.#maxBuffered =
@@ -461,7 +462,7 @@ export class Writer implements AsyncDisposable, Watched {
    */
   async #drain(bufs: Uint8Array[], end: number): Promise<void> {
     try {
-      await this.#sink.write(NOTHING);
+      await sinkFlushed(this.#sink);
       for (;;) {
         if (this.#ended()) return;
         bufs.length = 0;
@@ -475,7 +476,7 @@ export class Writer implements AsyncDisposable, Watched {
         end = this.#queued;
         this.#taken = end;
         this.#inflightSince = this.#pendingSince;
-        if (!(this.#tryWrite as TryWrite).call(this.#sink, bufs)) await this.#sink.write(NOTHING);
+        if (!(this.#tryWrite as TryWrite).call(this.#sink, bufs)) await sinkFlushed(this.#sink);
       }
       this.#idle();
     } catch (e) {

@@ -268,3 +268,31 @@ describe("backlog and the accept queue", () => {
     });
   });
 });
+
+describe("the Sink contract", () => {
+  test("a Node socket's tryWrite hands buffers over at once; flushed() resolves when the kernel has them all", async () => {
+    await run(async (env) => {
+      await Switch.run(async (sw) => {
+        const listener = await env.net.listen("tcp:127.0.0.1:0", { sw });
+        const client = await env.net.connect(listener.listeningAddr, { sw });
+        const [server] = await listener.accept({ sw });
+        expect(client.tryWrite?.([Buffer.from("hi")])).toBe(true);
+        await client.flushed?.();
+        // More than the kernel buffers hold while the peer does not read
+        const big = Buffer.alloc(32 << 20, 0x61);
+        expect(client.tryWrite?.([big])).toBe(false);
+        let done = false;
+        const flushed = client.flushed?.().then(() => {
+          done = true;
+        });
+        await Fiber.yield();
+        expect(done).toBe(false);
+        let got = 0;
+        const buf = new Uint8Array(1 << 16);
+        while (got < big.length + 2) got += await server.readInto(buf);
+        await flushed;
+        expect(done).toBe(true);
+      });
+    });
+  });
+});
