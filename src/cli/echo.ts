@@ -7,6 +7,7 @@ import { Switch } from "../core/index.ts";
 import { Sockaddr, type StreamAddr, type StreamSocket } from "../net/index.ts";
 import { run } from "../run.ts";
 import {
+  choiceOption,
   durationOption,
   intOption,
   modeOption,
@@ -43,6 +44,8 @@ Options:
   --drain-ms MS        how long open connections may go on after a stop signal (default 5000)
   --backlog N          listen(2) backlog (default 1024)
   --mode OCTAL         a Unix socket file's permission bits (e.g. 660; default: the umask's)
+  --proxy-protocol V   behind a load balancer: each connection starts with a PROXY header
+                       (v1, v2 or any); -v then logs the client, not the balancer
 ${serverTlsHelpAt(21)}
   --json               print events as JSON lines instead of text
   -v, --verbose        log every connection on stderr
@@ -60,6 +63,7 @@ const options = {
   "drain-ms": { type: "string" },
   backlog: { type: "string" },
   mode: { type: "string" },
+  "proxy-protocol": { type: "string" },
   json: { type: "boolean" },
   verbose: { type: "boolean", short: "v" },
   ...serverTlsFlags,
@@ -88,6 +92,17 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
     throw new UsageError("--domains cannot go with --tls-cert (worker threads serve plain TCP)");
   }
   const mode = modeOption(values.mode, ep);
+  const proxyProtocol =
+    values["proxy-protocol"] === undefined
+      ? undefined
+      : choiceOption<"v1" | "v2" | "any">("proxy-protocol", values["proxy-protocol"], "any", [
+          "v1",
+          "v2",
+          "any",
+        ]);
+  if (proxyProtocol !== undefined && (domains > 0 || tls !== undefined)) {
+    throw new UsageError("--proxy-protocol cannot go with --domains or --tls-cert (yet)");
+  }
   const json = values.json === true;
   const verbose = values.verbose === true;
   const event = (name: string, text: string, fields: Record<string, unknown>): void => {
@@ -123,6 +138,7 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
         reuseAddr: true,
         reusePort: domains > 0,
         ...(tls === undefined ? {} : { tls }),
+        ...(proxyProtocol === undefined ? {} : { proxyProtocol }),
         mode,
       });
       const where = Sockaddr.format(listener.listeningAddr);

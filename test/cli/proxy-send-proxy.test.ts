@@ -59,6 +59,39 @@ describe("weir proxy --send-proxy", () => {
     });
   }
 
+  test("in front of weir echo --proxy-protocol: echo logs the client, from 127.0.0.2", async () => {
+    const echo = weir(["echo", "--proxy-protocol", "any", "-v"]);
+    const eport = await listeningPort(echo);
+    const proxy = weir([
+      "proxy",
+      "--listen",
+      "0",
+      "--to",
+      `127.0.0.1:${eport}`,
+      "--send-proxy",
+      "v1",
+    ]);
+    const port = await listeningPort(proxy);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const s = net.connect({
+        port,
+        host: "127.0.0.1",
+        localAddress: "127.0.0.2",
+        allowHalfOpen: true,
+      });
+      const chunks: Buffer[] = [];
+      s.on("data", (b: Buffer) => chunks.push(b));
+      s.on("error", reject);
+      s.on("end", () => {
+        s.end();
+        resolve(Buffer.concat(chunks).toString());
+      });
+      s.end("echo me");
+    });
+    expect(reply).toBe("echo me");
+    await echo.waitFor("stderr", /weir echo: connection from tcp:127\.0\.0\.2:\d+\n/);
+  });
+
   test("another version is a usage error", async () => {
     const r = await weirRun([
       "proxy",
