@@ -335,3 +335,21 @@ export async function refuses(port: number): Promise<boolean> {
     s.once("close", () => resolve(refused));
   });
 }
+
+/**
+ * Connects to `port` on 127.0.0.1 from `localAddress` (e.g. 127.0.0.2), sends `msg`,
+ * half-closes, and returns everything that comes back until the peer's end.
+ */
+export function askFrom(port: number, localAddress: string, msg: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ port, host: "127.0.0.1", localAddress, allowHalfOpen: true });
+    const chunks: Buffer[] = [];
+    s.on("data", (b: Buffer) => chunks.push(b));
+    s.on("error", reject);
+    s.on("end", () => {
+      s.end();
+      resolve(Buffer.concat(chunks).toString());
+    });
+    s.end(msg);
+  });
+}

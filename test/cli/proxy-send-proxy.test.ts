@@ -6,7 +6,7 @@ import net from "node:net";
 import { afterEach, describe, expect, test } from "vitest";
 import { Sockaddr } from "../../src/net/index.ts";
 import { parseProxyHeader } from "../../src/net/proxy-protocol/index.ts";
-import { Client, cleanup, closeClients, listeningPort, weir, weirRun } from "./harness.ts";
+import { askFrom, Client, cleanup, closeClients, listeningPort, weir, weirRun } from "./harness.ts";
 
 const servers = new Set<net.Server>();
 afterEach(async () => {
@@ -72,22 +72,7 @@ describe("weir proxy --send-proxy", () => {
       "v1",
     ]);
     const port = await listeningPort(proxy);
-    const reply = await new Promise<string>((resolve, reject) => {
-      const s = net.connect({
-        port,
-        host: "127.0.0.1",
-        localAddress: "127.0.0.2",
-        allowHalfOpen: true,
-      });
-      const chunks: Buffer[] = [];
-      s.on("data", (b: Buffer) => chunks.push(b));
-      s.on("error", reject);
-      s.on("end", () => {
-        s.end();
-        resolve(Buffer.concat(chunks).toString());
-      });
-      s.end("echo me");
-    });
+    const reply = await askFrom(port, "127.0.0.2", "echo me");
     expect(reply).toBe("echo me");
     await echo.waitFor("stderr", /weir echo: connection from tcp:127\.0\.0\.2:\d+\n/);
   });

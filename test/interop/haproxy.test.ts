@@ -10,24 +10,9 @@ import net from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { Flow, Net, run, Sockaddr, Switch } from "../../src/index.ts";
-import { cleanup, closedPort, requireTool, start, tempDir } from "../cli/harness.ts";
+import { askFrom, cleanup, closedPort, requireTool, start, tempDir } from "../cli/harness.ts";
 
 afterEach(cleanup);
-
-/** Connects from `localAddress`, sends `msg`, half-closes, and returns what comes back. */
-function ask(port: number, localAddress: string, msg: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ port, host: "127.0.0.1", localAddress, allowHalfOpen: true });
-    const chunks: Buffer[] = [];
-    s.on("data", (b: Buffer) => chunks.push(b));
-    s.on("error", reject);
-    s.on("end", () => {
-      s.end();
-      resolve(Buffer.concat(chunks).toString());
-    });
-    s.end(msg);
-  });
-}
 
 /** Waits until `port` on 127.0.0.1 accepts a connection (HAProxy has bound it). */
 async function accepting(port: number, ms = 10_000): Promise<void> {
@@ -103,8 +88,8 @@ describe("weir behind HAProxy", () => {
         await accepting(fe1);
         await accepting(fe2);
         const [a, b] = await Promise.all([
-          ask(fe1, "127.0.0.2", "one"),
-          ask(fe2, "127.0.0.3", "two"),
+          askFrom(fe1, "127.0.0.2", "one"),
+          askFrom(fe2, "127.0.0.3", "two"),
         ]);
         expect(a).toMatch(/^one from tcp:127\.0\.0\.2:\d+$/);
         expect(b).toMatch(/^two from tcp:127\.0\.0\.3:\d+$/);

@@ -1,29 +1,8 @@
-/**
- * PROXY protocol on real sockets: a weir server with `proxyProtocol` behind `weir proxy
- * --send-proxy` (weir as the balancer), with clients bound to 127.0.0.2 and 127.0.0.3, so that
- * the addresses the server reports are the clients' and not the balancer's (127.0.0.1).
- */
-import net from "node:net";
 import { afterEach, describe, expect, test } from "vitest";
 import { Flow, Net, run, Sockaddr, Switch, Tcp } from "../../src/index.ts";
-import { cleanup, listeningPort, weir } from "../cli/harness.ts";
+import { askFrom, cleanup, listeningPort, weir } from "../cli/harness.ts";
 
 afterEach(cleanup);
-
-/** Connects from `localAddress`, sends `msg`, half-closes, and returns what comes back. */
-function ask(port: number, localAddress: string, msg: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ port, host: "127.0.0.1", localAddress, allowHalfOpen: true });
-    const chunks: Buffer[] = [];
-    s.on("data", (b: Buffer) => chunks.push(b));
-    s.on("error", reject);
-    s.on("end", () => {
-      s.end();
-      resolve(Buffer.concat(chunks).toString());
-    });
-    s.end(msg);
-  });
-}
 
 describe("proxyProtocol behind weir proxy --send-proxy", () => {
   for (const version of ["v1", "v2"] as const) {
@@ -61,8 +40,8 @@ describe("proxyProtocol behind weir proxy --send-proxy", () => {
           ]);
           const pport = await listeningPort(proxy);
           const [a, b] = await Promise.all([
-            ask(pport, "127.0.0.2", "hi"),
-            ask(pport, "127.0.0.3", "ho"),
+            askFrom(pport, "127.0.0.2", "hi"),
+            askFrom(pport, "127.0.0.3", "ho"),
           ]);
           expect(a).toMatch(/^hi from tcp:127\.0\.0\.2:\d+ via tcp:127\.0\.0\.1$/);
           expect(b).toMatch(/^ho from tcp:127\.0\.0\.3:\d+ via tcp:127\.0\.0\.1$/);
@@ -91,7 +70,9 @@ describe("proxyProtocol behind weir proxy --send-proxy", () => {
       "v2",
     ]);
     const pport = await listeningPort(proxy);
-    expect(await ask(pport, "127.0.0.2", "line\n")).toMatch(/^line from tcp:127\.0\.0\.2:\d+\n$/);
+    expect(await askFrom(pport, "127.0.0.2", "line\n")).toMatch(
+      /^line from tcp:127\.0\.0\.2:\d+\n$/,
+    );
     await server.close({ closeExistingConnections: true });
   });
 });
