@@ -36,9 +36,6 @@ class Out implements SessionSink {
   get pendingBytes(): number {
     return this.#socket.writableLength + this.text.length;
   }
-  kick(): void {
-    this.#socket.destroy();
-  }
   flush(): void {
     if (this.text.length === 0) return;
     const ok = this.#socket.write(this.text, "latin1");
@@ -52,7 +49,7 @@ class Out implements SessionSink {
 
 const server = net.createServer({ noDelay: true }, (socket) => {
   const out = new Out(socket);
-  const session = new Session(db, broker, out, 8 << 20);
+  const session = new Session(db, broker, out, 8 << 20, () => socket.destroy());
   const req = new Request();
   let pending: Buffer | null = null;
   socket.on("error", () => {});

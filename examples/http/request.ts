@@ -67,11 +67,6 @@ function validValue(s: string): boolean {
   return true;
 }
 
-/** The next line, from the buffer when it is there (no promise), else from the source. */
-function line(r: BufReader): string | Promise<string> {
-  return r.bufferedLine() ?? r.line();
-}
-
 /**
  * Reads one request head. The reader's `maxSize` must be at least the larger of the two line
  * limits plus 2 (see {@link readerSize}).
@@ -83,9 +78,10 @@ export async function readHead(r: BufReader, limits: HttpLimits): Promise<Head> 
   let requestLine: string;
   const start = r.consumedBytes;
   try {
-    requestLine = await line(r);
+    // A line already in the buffer is taken without a promise (most heads arrive whole).
+    requestLine = r.bufferedLine() ?? (await r.line());
     // RFC 9112 2.2: ignore at least one empty line before a request
-    if (requestLine === "") requestLine = await line(r);
+    if (requestLine === "") requestLine = r.bufferedLine() ?? (await r.line());
   } catch (e) {
     if (e instanceof BufferLimitExceeded) throw new HttpError(414, "request line too long");
     throw e;
@@ -104,7 +100,7 @@ export async function readHead(r: BufReader, limits: HttpLimits): Promise<Head> 
   for (let count = 0; ; count++) {
     let field: string;
     try {
-      field = await line(r);
+      field = r.bufferedLine() ?? (await r.line());
     } catch (e) {
       if (e instanceof BufferLimitExceeded) throw new HttpError(431, "header fields too large");
       throw e;

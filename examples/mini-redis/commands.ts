@@ -13,12 +13,10 @@ export type After = "continue" | "quit";
 /** The largest EX/PX/EXPIRE time accepted, in ms (about 30 years), as an overflow guard. */
 const MAX_TTL_MS = 1e12;
 
-/** Where a session's replies and messages go. */
+/** Where a session's replies and messages go (a weir `BufWriter` is one). */
 export interface SessionSink extends ReplySink {
   /** Bytes queued and not yet written: a subscriber past `maxSubscriberBuffer` is dropped. */
   readonly pendingBytes: number;
-  /** Ends the connection at once (a subscriber that does not keep up), from any fiber. */
-  kick(): void;
 }
 
 /** One client's state: its subscriptions. */
@@ -27,13 +25,22 @@ export class Session implements Subscriber {
   readonly #broker: Broker;
   readonly #out: SessionSink;
   readonly #maxSubscriberBuffer: number;
+  readonly #kick: () => void;
   readonly #channels = new Set<string>();
 
-  constructor(db: Db, broker: Broker, out: SessionSink, maxSubscriberBuffer: number) {
+  /** `kick` ends the connection at once (a subscriber that does not keep up), from any fiber. */
+  constructor(
+    db: Db,
+    broker: Broker,
+    out: SessionSink,
+    maxSubscriberBuffer: number,
+    kick: () => void,
+  ) {
     this.#db = db;
     this.#broker = broker;
     this.#out = out;
     this.#maxSubscriberBuffer = maxSubscriberBuffer;
+    this.#kick = kick;
   }
 
   /** Whether the client is in subscribed mode (it may then only (un)subscribe, ping or quit). */
@@ -46,7 +53,7 @@ export class Session implements Subscriber {
     const out = this.#out;
     if (out.pendingBytes > this.#maxSubscriberBuffer) {
       this.close();
-      out.kick();
+      this.#kick();
       return;
     }
     Reply.array(out, 3);
@@ -66,7 +73,8 @@ export class Session implements Subscriber {
     const out = this.#out;
     if (req.argc === 0) return "continue";
     const name = req.str(0);
-    const cmd = name.length <= 12 ? name.toUpperCase() : name;
+    // Clients send upper case (redis-cli, redis-benchmark): look that up before converting.
+    const cmd = ARITY.has(name) || name.length > 12 ? name : name.toUpperCase();
     if (this.subscribed && !SUBSCRIBED_OK.has(cmd)) {
       Reply.error(
         out,

@@ -70,6 +70,7 @@ export class Request {
 }
 
 const CR = 13;
+const CRLF = "\r\n";
 const LF = 10;
 
 /** Reads the decimal number at `buf[from, end)` that ends in CRLF; -1 if not complete yet. */
@@ -182,7 +183,7 @@ export const Reply = {
   bulk(out: ReplySink, b: Uint8Array): void {
     out.string(`$${b.length}\r\n`);
     out.bytes(b);
-    out.string("\r\n");
+    out.string(CRLF);
   },
   /** A bulk string of latin1 text (one byte per character). */
   bulkText(out: ReplySink, s: string): void {

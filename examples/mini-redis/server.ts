@@ -23,7 +23,7 @@ import {
   traceln,
 } from "weir";
 import { type IdleEntry, IdleSweep } from "../idle-sweep.ts";
-import { Session, type SessionSink } from "./commands.ts";
+import { Session } from "./commands.ts";
 import { Broker, Db } from "./db.ts";
 import { DEFAULT_LIMITS, type Limits, ProtocolError, parseRequest, Request } from "./resp.ts";
 
@@ -109,15 +109,10 @@ function handle(socket: StreamSocket, shared: Shared): Promise<void> {
       initialSize: Math.min(16 * 1024, shared.limits.maxRequest),
     });
     return BufWrite.with(socket, (w) => {
-      const sink: SessionSink = {
-        string: (s) => w.string(s),
-        bytes: (b) => w.bytes(b),
-        get pendingBytes() {
-          return w.pendingBytes;
-        },
-        kick: () => idle.drop(),
-      };
-      const session = new Session(shared.db, shared.broker, sink, shared.maxSubscriberBuffer);
+      // The writer is the session's sink as it is: no wrapper on the hot path.
+      const session = new Session(shared.db, shared.broker, w, shared.maxSubscriberBuffer, () =>
+        idle.drop(),
+      );
       return requests(reader, w, session, shared, idle).finally(() => session.close());
     });
   });
