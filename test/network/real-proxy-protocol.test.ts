@@ -1,3 +1,8 @@
+/**
+ * PROXY protocol on real sockets: a weir server with `proxyProtocol` behind `weir proxy
+ * --send-proxy` (weir as the balancer), with clients bound to 127.0.0.2 and 127.0.0.3, so that
+ * the addresses the server reports are the clients' and not the balancer's (127.0.0.1).
+ */
 import { afterEach, describe, expect, test } from "vitest";
 import { Flow, Net, run, Sockaddr, Switch, Tcp } from "../../src/index.ts";
 import { askFrom, cleanup, listeningPort, weir } from "../cli/harness.ts";
