@@ -12,17 +12,20 @@
  *    `../shared/bench` beside the repository: pingpong, stream, connection rate, idle memory;
  *    interleaved rounds, medians). Without them, `weir bench` (the CLI's load generator)
  *    drives the same servers instead.
- * 3. The examples under their real clients (bench/examples-ratio.ts): `redis-benchmark` against
+ * 3. TLS echo servers: weir's against raw node:tls with `pipe`, driven by `weir bench --tls`
+ *    (bench/tls-ratio.ts): pingpong, stream, full handshakes per second, idle memory.
+ * 4. The examples under their real clients (bench/examples-ratio.ts): `redis-benchmark` against
  *    examples/mini-redis, the same protocol on raw node:net and Debian's redis-server; `ab -k`
  *    against examples/http and a node:http server (needs redis-tools, redis-server,
  *    apache2-utils; a missing one is reported and skipped).
- *
- * 3. TLS echo servers: weir's against raw node:tls with `pipe`, driven by `weir bench --tls`
- *    (bench/tls-ratio.ts): pingpong, stream, full handshakes per second, idle memory.
+ * 5. PROXY protocol headers parsed per second, and connect latency with a dead first address
+ *    with and without Happy Eyeballs (bench/proxy-protocol.ts).
  *
  * Usage: node bench/run.ts [--full] [--micro-only] [--net-only]
- * By default the run takes about 2 minutes (2 interleaved rounds of 2 s per load); `--full`
- * takes about 10 (4 rounds of 3 s, the whole BufRead input), for figures to quote.
+ * By default the run takes about 2 minutes: the micro-benchmarks (short inputs) and one echo
+ * server per face (Net.runServer; Tcp.Server with Reader/Writer), 2 interleaved rounds of 2 s
+ * per load. `--full` takes about 15: every echo server (4 rounds of 3 s), TLS, the examples
+ * and the PROXY protocol, for figures to quote.
  * Environment passed to ratio.sh: REPS, SECS, TESTS, IDLE_N (override the above).
  */
 import { spawnSync } from "node:child_process";
@@ -53,8 +56,8 @@ function runScript(args: string[], env: NodeJS.ProcessEnv = process.env): number
 const quick = !values.full;
 process.stdout.write(
   quick
-    ? "npm run bench: about 2 minutes (npm run bench -- --full: about 10, for figures to quote)\n"
-    : "npm run bench -- --full: about 10 minutes\n",
+    ? "npm run bench: about 2 minutes: the micro-benchmarks and two echo servers (npm run bench -- --full: about 15, every server, TLS, the examples, PROXY protocol, for figures to quote)\n"
+    : "npm run bench -- --full: about 15 minutes\n",
 );
 let failures = 0;
 
@@ -74,12 +77,18 @@ if (!values["micro-only"]) {
   const rawServer = existsSync(join(shared, "servers/node_net_echo_data.mjs"))
     ? join(shared, "servers/node_net_echo_data.mjs")
     : join(root, "bench/raw-echo.mjs");
-  const servers: Array<[string, string]> = [
-    ["weir-runServer", "bench/echo-weir.ts"],
-    ["weir-tcp-sock", "bench/echo-tcp-sock.ts"],
-    ["weir-tcp-rw", "bench/echo-tcp-rw.ts"],
-    ["weir-tcp-plain", "bench/echo-tcp-plain.ts"],
-  ];
+  // the default run: one server per face (Net.runServer; Tcp.Server with Reader/Writer)
+  const servers: Array<[string, string]> = quick
+    ? [
+        ["weir-runServer", "bench/echo-weir.ts"],
+        ["weir-tcp-plain", "bench/echo-tcp-plain.ts"],
+      ]
+    : [
+        ["weir-runServer", "bench/echo-weir.ts"],
+        ["weir-tcp-sock", "bench/echo-tcp-sock.ts"],
+        ["weir-tcp-rw", "bench/echo-tcp-rw.ts"],
+        ["weir-tcp-plain", "bench/echo-tcp-plain.ts"],
+      ];
   const env = {
     ...process.env,
     REPS: process.env.REPS ?? (quick ? "2" : "4"),
@@ -102,7 +111,7 @@ if (!values["micro-only"]) {
   }
 }
 
-if (!values["micro-only"]) {
+if (!values["micro-only"] && !quick) {
   section(
     "TLS echo: weir (net.listen with tls + Flow.copy) vs raw node:tls (pipe), weir bench --tls",
   );
@@ -114,8 +123,9 @@ if (!values["micro-only"]) {
   };
   failures += runScript([node, "bench/tls-ratio.ts"], env) === 0 ? 0 : 1;
   section("examples: mini-redis vs node:net and redis-server; HTTP vs node:http");
-  failures +=
-    runScript([node, "bench/examples-ratio.ts", ...(quick ? [] : ["--full"])]) === 0 ? 0 : 1;
+  failures += runScript([node, "bench/examples-ratio.ts", "--full"]) === 0 ? 0 : 1;
+  section("PROXY protocol: headers parsed per second; connect with a dead first address");
+  failures += runScript([node, "bench/proxy-protocol.ts"]) === 0 ? 0 : 1;
 }
 
 process.exitCode = failures === 0 ? 0 : 1;
