@@ -41,6 +41,8 @@ export class SimStreamSocket implements StreamSocket {
   #recvShut = false;
   #chunks: Uint8Array[] = [];
   #head = 0;
+  /** Bytes of the head chunk already read. */
+  #off = 0;
   #size = 0;
   readonly #readers = new Waiters();
   #release: { remove(): void } | undefined = undefined;
@@ -181,16 +183,18 @@ export class SimStreamSocket implements StreamSocket {
     let got = 0;
     while (got < n) {
       const c = this.#chunks[this.#head] as Uint8Array;
-      const k = Math.min(c.length, n - got);
-      buf.set(k === c.length ? c : c.subarray(0, k), got);
+      const off = this.#off;
+      const k = Math.min(c.length - off, n - got);
+      copy(c, off, buf, got, k);
       got += k;
-      if (k === c.length) {
+      if (off + k === c.length) {
         this.#chunks[this.#head++] = empty;
+        this.#off = 0;
         if (this.#head === this.#chunks.length) {
           this.#chunks = [];
           this.#head = 0;
         }
-      } else this.#chunks[this.#head] = c.subarray(k);
+      } else this.#off = off + k;
     }
     this.#size -= n;
     this.#in.outstanding -= n;
@@ -229,7 +233,7 @@ export class SimStreamSocket implements StreamSocket {
       while (got < k) {
         const b = bufs[bi] as Uint8Array;
         const take = Math.min(b.length - off, k - got);
-        seg.set(take === b.length ? b : b.subarray(off, off + take), got);
+        copy(b, off, seg, got, take);
         got += take;
         off += take;
         if (off === b.length) {
@@ -265,6 +269,7 @@ export class SimStreamSocket implements StreamSocket {
     this.#in.outstanding -= this.#size;
     this.#chunks = [];
     this.#head = 0;
+    this.#off = 0;
     this.#size = 0;
     this.#in.writers.wakeAll();
   }
@@ -323,3 +328,11 @@ export class SimStreamSocket implements StreamSocket {
 }
 
 const empty = new Uint8Array(0);
+
+/** Copies `n` bytes; small copies by hand, which is cheaper than a subarray view per copy. */
+function copy(src: Uint8Array, from: number, dst: Uint8Array, to: number, n: number): void {
+  if (n <= 64) {
+    for (let i = 0; i < n; i++) dst[to + i] = src[from + i] as number;
+  } else if (from === 0 && n === src.length) dst.set(src, to);
+  else dst.set(src.subarray(from, from + n), to);
+}
