@@ -92,17 +92,20 @@ export class Flow {
     w.counters.tcpBytes += data.length;
     if (!this.local) {
       let ready = now + w.latency();
-      const v = w.verdict(() => ({
-        time: now,
-        protocol: "tcp",
-        kind: kindNames[kind] as (typeof kindNames)[number],
-        from: this.from.name,
-        to: this.to.name,
-        label: this.label,
-        src: this.src,
-        dst: this.dst,
-        data,
-      }));
+      const v =
+        w.hook === undefined
+          ? "deliver"
+          : w.verdict({
+              time: now,
+              protocol: "tcp",
+              kind: kindNames[kind] as (typeof kindNames)[number],
+              from: this.from.name,
+              to: this.to.name,
+              label: this.label,
+              src: this.src,
+              dst: this.dst,
+              data,
+            });
       if (v === "hold") seg.held = true;
       else if (v === "drop") {
         ready += retransmitMs;

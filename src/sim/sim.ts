@@ -13,6 +13,7 @@ import {
   runInFiber,
   type TraceSink,
 } from "../core/index.ts";
+import { Monitor } from "../core/monitor.ts";
 import { MockClock } from "../mock/clock.ts";
 import { MockDomainManager } from "../mock/domain-manager.ts";
 import { type DeadlockDetected, MockScheduler } from "../mock/scheduler.ts";
@@ -26,6 +27,21 @@ import { TraceLog } from "./trace-log.ts";
 import { HostCrashed, type HostFn, type HostStat, type NetStat, type SimEnv } from "./types.ts";
 import { VirtualClock } from "./virtual-clock.ts";
 import { type MessageHook, World } from "./world.ts";
+
+/** A host's monitor: a raised error fails the run at once (unless the host has crashed). */
+class HostMonitor extends Monitor {
+  readonly #onRaise: (err: unknown) => void;
+
+  constructor(cc: CancelContext, onRaise: (err: unknown) => void) {
+    super(cc);
+    this.#onRaise = onRaise;
+  }
+
+  override raise(err: unknown): boolean {
+    this.#onRaise(err);
+    return true;
+  }
+}
 
 class SimStopped extends Error {
   constructor() {
@@ -215,12 +231,20 @@ export class Sim {
       ip: h.ip,
       ip6: h.ip6,
     };
+    const epoch = h.epoch;
+    // As run()'s monitor: what a Tcp.Server with onHandlerError "raise" raises fails the run.
+    const monitor = new HostMonitor(cc, (err) => {
+      if (h.epoch === epoch && h.status === "up") {
+        this.#fail(err, `${h.role} ${JSON.stringify(h.name)} failed`);
+      }
+    });
     const ctx: FiberContext = {
       cc,
       trace: this.#sink(h.name),
       tracePrefix: "",
       scheduler: this.#scheduler as MockScheduler,
       env,
+      monitor,
     };
     this.#log.add(this.#clock.now(), h.name, h.epoch === 1 ? "start" : `restart (life ${h.epoch})`);
     this.#live++;
@@ -230,7 +254,6 @@ export class Sim {
     } catch (err) {
       p = Promise.reject(err);
     }
-    const epoch = h.epoch;
     p.then(
       () => this.#exited(e, epoch, cc, undefined, false),
       (err: unknown) => this.#exited(e, epoch, cc, err, true),

@@ -41,6 +41,8 @@ export class SimStreamSocket implements StreamSocket {
   #recvShut = false;
   #chunks: Uint8Array[] = [];
   #head = 0;
+  /** Bytes of the head chunk already read. */
+  #off = 0;
   #size = 0;
   readonly #readers = new Waiters();
   #release: { remove(): void } | undefined = undefined;
@@ -163,14 +165,31 @@ export class SimStreamSocket implements StreamSocket {
     if (this.state === "closed") throw new IoError({ kind: "Closed" }, [`${op} ${this.name}`]);
   }
 
-  async readInto(buf: Uint8Array, opts?: BlockingOptions): Promise<number> {
-    checkReadBuffer(buf);
+  readInto(buf: Uint8Array, opts?: BlockingOptions): Promise<number> {
+    // No async frame when the bytes are there (the common case of a busy connection).
+    try {
+      checkReadBuffer(buf);
+      const n = this.#tryRead(buf);
+      return n >= 0 ? Promise.resolve(n) : this.#readSlow(buf, opts);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Reads what has arrived; -1 if nothing has and the reader must wait. */
+  #tryRead(buf: Uint8Array): number {
+    this.#check("reading from");
+    if (this.#size > 0 && !this.#recvShut) return this.#take(buf);
+    if (this.#reset !== undefined) throw resetError(this.#reset, `reading from ${this.name}`);
+    if (this.#eof || this.#recvShut) throw new EndOfFile();
+    return -1;
+  }
+
+  async #readSlow(buf: Uint8Array, opts: BlockingOptions | undefined): Promise<number> {
     for (;;) {
-      this.#check("reading from");
-      if (this.#size > 0 && !this.#recvShut) return this.#take(buf);
-      if (this.#reset !== undefined) throw resetError(this.#reset, `reading from ${this.name}`);
-      if (this.#eof || this.#recvShut) throw new EndOfFile();
       await this.#readers.wait(this.#readWhat, opts?.signal);
+      const n = this.#tryRead(buf);
+      if (n >= 0) return n;
     }
   }
 
@@ -181,16 +200,18 @@ export class SimStreamSocket implements StreamSocket {
     let got = 0;
     while (got < n) {
       const c = this.#chunks[this.#head] as Uint8Array;
-      const k = Math.min(c.length, n - got);
-      buf.set(k === c.length ? c : c.subarray(0, k), got);
+      const off = this.#off;
+      const k = Math.min(c.length - off, n - got);
+      copy(c, off, buf, got, k);
       got += k;
-      if (k === c.length) {
+      if (off + k === c.length) {
         this.#chunks[this.#head++] = empty;
+        this.#off = 0;
         if (this.#head === this.#chunks.length) {
           this.#chunks = [];
           this.#head = 0;
         }
-      } else this.#chunks[this.#head] = c.subarray(k);
+      } else this.#off = off + k;
     }
     this.#size -= n;
     this.#in.outstanding -= n;
@@ -198,15 +219,36 @@ export class SimStreamSocket implements StreamSocket {
     return n;
   }
 
-  async write(bufs: readonly Uint8Array[], opts?: BlockingOptions): Promise<void> {
-    checkWriteBuffers(bufs);
+  write(bufs: readonly Uint8Array[], opts?: BlockingOptions): Promise<void> {
+    // No async frame when there is room for everything (the common case).
+    try {
+      checkWriteBuffers(bufs);
+      let left = 0;
+      for (const b of bufs) left += b.length;
+      const cur: Cursor = { bi: 0, off: 0, left };
+      return this.#push(bufs, cur) ? resolved : this.#writeSlow(bufs, cur, opts);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  async #writeSlow(
+    bufs: readonly Uint8Array[],
+    cur: Cursor,
+    opts: BlockingOptions | undefined,
+  ): Promise<void> {
+    do await this.#out.writers.wait(this.#writeWhat, opts?.signal);
+    while (!this.#push(bufs, cur));
+  }
+
+  /**
+   * Sends what `tcpCapacity` leaves room for, from `cur` on; true once everything is sent.
+   * @throws IoError if the socket is closed, reset or shut down for sending.
+   */
+  #push(bufs: readonly Uint8Array[], cur: Cursor): boolean {
     const w = this.#world;
     const out = this.#out;
     const cap = w.config.tcpCapacity;
-    let left = 0;
-    for (const b of bufs) left += b.length;
-    let bi = 0;
-    let off = 0;
     for (;;) {
       this.#check("writing to");
       if (this.#reset !== undefined) throw resetError(this.#reset, `writing to ${this.name}`);
@@ -215,29 +257,26 @@ export class SimStreamSocket implements StreamSocket {
           `writing to ${this.name}`,
         ]);
       }
-      if (left === 0) return;
+      if (cur.left === 0) return true;
       const room = cap - out.outstanding;
-      if (room <= 0) {
-        await out.writers.wait(this.#writeWhat, opts?.signal);
-        continue;
-      }
-      let k = Math.min(room, mss, left);
+      if (room <= 0) return false;
+      let k = Math.min(room, mss, cur.left);
       if (k > 1 && w.config.partialDelivery && w.rng.chance(partialChance)) k = w.rng.int(1, k);
       // Gather k bytes across the buffers (a vectored write is sent whole, not cut to its first).
       const seg = new Uint8Array(k);
       let got = 0;
       while (got < k) {
-        const b = bufs[bi] as Uint8Array;
-        const take = Math.min(b.length - off, k - got);
-        seg.set(take === b.length ? b : b.subarray(off, off + take), got);
+        const b = bufs[cur.bi] as Uint8Array;
+        const take = Math.min(b.length - cur.off, k - got);
+        copy(b, cur.off, seg, got, take);
         got += take;
-        off += take;
-        if (off === b.length) {
-          bi++;
-          off = 0;
+        cur.off += take;
+        if (cur.off === b.length) {
+          cur.bi++;
+          cur.off = 0;
         }
       }
-      left -= k;
+      cur.left -= k;
       out.outstanding += k;
       if (!out.send(DATA, seg)) {
         w.event(`${out.label} retransmission timeout`);
@@ -265,6 +304,7 @@ export class SimStreamSocket implements StreamSocket {
     this.#in.outstanding -= this.#size;
     this.#chunks = [];
     this.#head = 0;
+    this.#off = 0;
     this.#size = 0;
     this.#in.writers.wakeAll();
   }
@@ -323,3 +363,19 @@ export class SimStreamSocket implements StreamSocket {
 }
 
 const empty = new Uint8Array(0);
+const resolved: Promise<void> = Promise.resolve();
+
+/** Where a write has got to: the buffer, the offset in it, the bytes left. */
+interface Cursor {
+  bi: number;
+  off: number;
+  left: number;
+}
+
+/** Copies `n` bytes; small copies by hand, which is cheaper than a subarray view per copy. */
+function copy(src: Uint8Array, from: number, dst: Uint8Array, to: number, n: number): void {
+  if (n <= 64) {
+    for (let i = 0; i < n; i++) dst[to + i] = src[from + i] as number;
+  } else if (from === 0 && n === src.length) dst.set(src, to);
+  else dst.set(src.subarray(from, from + n), to);
+}

@@ -97,17 +97,20 @@ export class SimDatagramSocket implements DatagramSocket {
     let extra = 0;
     let held = false;
     if (!local) {
-      const v = w.verdict(() => ({
-        time: now,
-        protocol: "udp",
-        kind: "datagram",
-        from: this.#host.name,
-        to: to.name,
-        label,
-        src: Sockaddr.format(from),
-        dst: Sockaddr.format(dst),
-        data,
-      }));
+      const v =
+        w.hook === undefined
+          ? "deliver"
+          : w.verdict({
+              time: now,
+              protocol: "udp",
+              kind: "datagram",
+              from: this.#host.name,
+              to: to.name,
+              label,
+              src: Sockaddr.format(from),
+              dst: Sockaddr.format(dst),
+              data,
+            });
       if (v === "drop" || w.rng.chance(w.config.dropRate)) {
         w.counters.dropped++;
         w.event(`${label} lost`);

@@ -190,11 +190,11 @@ export class World {
     return min === max ? min : this.rng.int(min, max);
   }
 
-  /** The hook's verdict on a message (`"deliver"` without a hook). */
-  verdict(msg: () => SimMessage): MessageVerdict {
+  /** The hook's verdict on a message (callers skip it when {@link hook} is undefined). */
+  verdict(msg: SimMessage): MessageVerdict {
     const hook = this.hook;
     if (hook === undefined) return "deliver";
-    const v = hook(msg());
+    const v = hook(msg);
     if (v === undefined || v === "deliver" || v === "drop" || v === "hold") return v;
     if (typeof v === "object" && v !== null && typeof v.delay === "number" && v.delay >= 0) {
       return v;

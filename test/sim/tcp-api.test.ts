@@ -101,6 +101,30 @@ describe("Tcp inside the simulation", () => {
   });
 });
 
+test('a handler error with onHandlerError "raise" fails the run, naming the host', async () => {
+  const sim = Sim.create({ seed: 6 });
+  sim.host("srv", async () => {
+    const server = await Tcp.Server.create(
+      Tcp.WhereToListen.onPort(80),
+      async (_addr, reader) => {
+        throw new Error(`bad request: ${await reader.readLine()}`);
+      },
+      { onHandlerError: "raise" },
+    );
+    await server.closeFinished;
+  });
+  sim.client("test", async (env) => {
+    await Tcp.withConnection(Tcp.WhereToConnect.hostAndPort("srv", 80), async ({ writer }) => {
+      writer.writeLine("GET /");
+      await env.clock.sleep(Infinity);
+    });
+  });
+  const e = await sim.run().catch((x: unknown) => x);
+  expect((e as Error).message).toMatch(
+    /^simulation with seed 6 failed at \d+ ms: host "srv" failed: bad request: GET \/$/,
+  );
+});
+
 describe("Net.runServer and Net.withTcpConnect inside the simulation", () => {
   test("runServer with maxConnections serves every client; withTcpConnect finds it by name", async () => {
     const sim = Sim.create({ seed: 8 });
