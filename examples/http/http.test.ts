@@ -69,6 +69,7 @@ test("serve() answers pipelined keep-alive requests in one write, and closes aft
       "              "\\r\\n"",
       "              "not found\\n"",
       "client: closed",
+      "tcp/8080: closed",
     ]
   `);
 });
@@ -114,6 +115,7 @@ test("serve() reads Content-Length and chunked bodies split across reads, and an
       "             "0\\r\\n"",
       "             "X-Trailer: t\\r\\n"",
       "             "\\r\\n"",
+      "tcp/8080: closed",
       "client: wrote "HTTP/1.1 200 OK\\r\\n"",
       "              "Date: Thu, 01 Jan 1970 00:00:00 GMT\\r\\n"",
       "              "Content-Type: text/x-demo\\r\\n"",
@@ -157,6 +159,7 @@ test("serve() keeps an HTTP/1.0 connection open only with Connection: keep-alive
       "              "\\r\\n"",
       "              "Hello, world!\\n"",
       "client: closed",
+      "tcp/8080: closed",
     ]
   `);
 });
@@ -183,7 +186,8 @@ test.each([
     'client: wrote "HTTP/1.1 400 Bad Request\\r\\n"',
   );
   expect(trace.filter((l) => l.includes("Connection: close"))).toHaveLength(1);
-  expect(trace.slice(-2)).toEqual(["client: shutdown send", "client: closed"]);
+  // (the listener closes once the server stops: runServer's graceful stop)
+  expect(trace.slice(-3)).toEqual(["client: shutdown send", "client: closed", "tcp/8080: closed"]);
 });
 
 test("serve() answers 413, 414 and 431 past the limits, before reading what is too large", async () => {
@@ -229,6 +233,7 @@ test("serve() closes a connection idle for idleTimeout of mock time, and one tha
       "             "\\r\\n"",
       "             "abc"",
       "client: closed",
+      "tcp/8080: closed",
     ]
   `);
 });

@@ -66,6 +66,7 @@ test("serve() answers a client line by line until QUIT", async () => {
       "client: wrote "0\\n"",
       "client: wrote "BYE\\n"",
       "client: closed",
+      "tcp/7000: closed",
     ]
   `);
 });
@@ -92,6 +93,7 @@ test("serve() disconnects a client idle for 30 s of mock time, in milliseconds o
       "tcp/7000: accepted connection from tcp:127.0.0.1:5555",
       "client: read "PING\\n"",
       "client: wrote "PONG\\n"",
+      "tcp/7000: closed",
       "mock time is now 30000",
       "client: wrote "ERR idle timeout\\n"",
       "client: closed",

@@ -70,6 +70,7 @@ test("serve() answers a pipeline of requests in one write", async () => {
       "              "$6\\r\\n"",
       "              "h\\195\\169llo\\r\\n"",
       "client: closed",
+      "tcp/6380: closed",
     ]
   `);
 });
@@ -108,6 +109,7 @@ test("serve() answers requests split anywhere across reads, and inline commands"
       "              ":1\\r\\n"",
       "              ":1\\r\\n"",
       "client: closed",
+      "tcp/6380: closed",
     ]
   `);
 });
@@ -143,6 +145,7 @@ test("SET EX/PX, EXPIRE and TTL count down on mock time", async () => {
       "client: wrote "+OK\\r\\n"",
       "              "+OK\\r\\n"",
       "              ":10\\r\\n"",
+      "tcp/6380: closed",
       "mock time is now 1000",
       "client: read "GET a\\r\\n"",
       "             "TTL b\\r\\n"",
@@ -181,6 +184,7 @@ test("serve() closes a client idle for idleTimeout of mock time", async () => {
       "tcp/6380: accepted connection from tcp:127.0.0.1:5000",
       "client: read "PING\\r\\n"",
       "client: wrote "+PONG\\r\\n"",
+      "tcp/6380: closed",
       "mock time is now 300000",
       "client: closed",
     ]
@@ -214,6 +218,7 @@ test("serve() answers errors, and closes on a protocol error or a bulk past maxB
       "              "-ERR value is not an integer or out of range\\r\\n"",
       "              "-ERR Protocol error: invalid bulk length\\r\\n"",
       "client: closed",
+      "tcp/6380: closed",
     ]
   `);
 });
@@ -234,6 +239,7 @@ test("serve() refuses a request longer than maxRequest before buffering it", asy
       "             "$70\\r\\n"",
       "client: wrote "-ERR Protocol error: request too large\\r\\n"",
       "client: closed",
+      "tcp/6380: closed",
     ]
   `);
 });
@@ -252,6 +258,7 @@ test("serve() answers at most maxPipeline requests before waiting for its replie
       "             "PING\\r\\n"",
       "client: wrote "+PONG\\r\\n"",
       "              "+PONG\\r\\n"",
+      "tcp/6380: closed",
       "client: wrote "+PONG\\r\\n"",
       "              "+OK\\r\\n"",
       "client: closed",

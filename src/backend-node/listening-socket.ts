@@ -19,6 +19,7 @@ import {
   suspend,
 } from "../core/index.ts";
 import { Operation } from "../core/operation.ts";
+import { checkOptionalTimeout } from "../net/deadlines.ts";
 import { ListeningSocketBase } from "../net/listening-socket-base.ts";
 import { checkSwitch, DEFAULT_ACCEPT_QUEUE, DEFAULT_BACKLOG } from "../net/net-base.ts";
 import type { StreamAddr, UnixAddr } from "../net/sockaddr.ts";
@@ -55,11 +56,13 @@ let onConnection: (this: Server, raw: Socket) => void;
 class AcceptOp extends Operation<[StreamSocket, StreamAddr]> {
   readonly #waiters: AcceptOp[];
   readonly #sw: Switch;
+  readonly #idle: number | undefined;
 
-  constructor(waiters: AcceptOp[], sw: Switch) {
+  constructor(waiters: AcceptOp[], sw: Switch, idle: number | undefined) {
     super();
     this.#waiters = waiters;
     this.#sw = sw;
+    this.#idle = idle;
   }
 
   /** Hands over a connection (the op has already been taken off the waiters). */
@@ -70,7 +73,7 @@ class AcceptOp extends Operation<[StreamSocket, StreamAddr]> {
     }
     let accepted: [StreamSocket, StreamAddr];
     try {
-      accepted = adopt(sock, this.#sw);
+      accepted = adopt(sock, this.#sw, this.#idle);
     } catch (e) {
       this.fail(e);
       return;
@@ -329,7 +332,9 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
   accept(opts: AcceptOptions): Promise<[StreamSocket, StreamAddr]> {
     checkSwitch(opts?.sw, "accept");
     const sw = opts.sw;
+    let idle: number | undefined;
     try {
+      idle = checkOptionalTimeout("idleTimeout", opts.idleTimeout);
       sw.check();
     } catch (e) {
       return Promise.reject(e);
@@ -338,7 +343,7 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
     const queued = this.#queue.shift();
     if (queued !== undefined) {
       try {
-        return Promise.resolve(adopt(queued, sw));
+        return Promise.resolve(adopt(queued, sw, idle));
       } catch (e) {
         return Promise.reject(e);
       }
@@ -347,7 +352,7 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
     if (cc.cancelled) return Promise.reject(new Cancelled(cc.reason));
     const signal = opts.signal;
     if (signal?.aborted) return Promise.reject(new Cancelled(signal.reason));
-    const op = new AcceptOp(this.#waiters, sw);
+    const op = new AcceptOp(this.#waiters, sw, idle);
     const p = op.open();
     this.#waiters.push(op);
     op.arm(cc, signal);
@@ -429,7 +434,12 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
   }
 }
 
-function adopt(sock: NodeStreamSocket, sw: Switch): [StreamSocket, StreamAddr] {
+function adopt(
+  sock: NodeStreamSocket,
+  sw: Switch,
+  idle: number | undefined,
+): [StreamSocket, StreamAddr] {
   NodeStreamSocket.attach(sock, sw);
+  if (idle !== undefined) sock.setIdleTimeout(idle);
   return [sock, sock.peerAddr];
 }

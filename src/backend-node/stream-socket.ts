@@ -21,6 +21,7 @@ import {
 import { Operation } from "../core/operation.ts";
 import { pump } from "../flow/flow-ops.ts";
 import type { ShutdownCommand, Source } from "../flow/types.ts";
+import { checkTimeout, deadlineClock, IdleWatch, timeoutError } from "../net/deadlines.ts";
 import type { Ipaddr } from "../net/ipaddr.ts";
 import type { StreamAddr, TcpAddr } from "../net/sockaddr.ts";
 import type { StreamSocket } from "../net/types.ts";
@@ -157,6 +158,27 @@ let onClose: (this: Socket) => void;
 /** Friend functions of {@link NodeStreamSocket} (set in its static block) for {@link PipeOp}. */
 let pipeDone: (op: PipeOp, src: NodeStreamSocket, dst: NodeStreamSocket) => void;
 let flushQueueOf: (sock: NodeStreamSocket) => FlushQueue;
+let wrote: (sock: NodeStreamSocket) => void;
+let idleExpired: (sock: NodeStreamSocket, ms: number) => void;
+
+/** A socket's idle deadline (see `deadlines.ts`): no closure per socket, one small object. */
+class NodeIdle extends IdleWatch {
+  readonly #sock: NodeStreamSocket;
+  constructor(sock: NodeStreamSocket, ms: number) {
+    super(ms, deadlineClock());
+    this.#sock = sock;
+  }
+  protected expired(): void {
+    idleExpired(this.#sock, this.ms);
+  }
+}
+
+/** A pending {@link NodeStreamSocket.awaitBuffered}. */
+interface Buffering {
+  readonly n: number;
+  readonly resolve: () => void;
+  readonly reject: (e: unknown) => void;
+}
 
 /**
  * `dst.copyFrom(src)` between two Node sockets: `src`'s chunks are written to `dst` straight
@@ -185,6 +207,7 @@ class PipeOp extends Operation<void> implements Flushable {
 
   /** Writes one owned chunk of the source; pauses the source if `dst` is full. */
   chunk(c: Buffer): void {
+    wrote(this.#dst);
     if (!this.#dstRaw.write(c) && (this.#flags & 5) === 0) {
       this.#flags |= 1;
       this.#srcRaw.pause();
@@ -358,6 +381,10 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
   #pipeIn: PipeOp | null = null;
   #peer: StreamAddr | null;
   #local: StreamAddr | null;
+  /** The idle deadline (`setIdleTimeout`), or `null`. */
+  #idle: NodeIdle | null = null;
+  /** A pending `awaitBuffered`, or `null`. */
+  #buffering: Buffering | null = null;
 
   /**
    * Wraps `raw` (see the class comment for what it must be). Prefer
@@ -418,6 +445,11 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
       sock.#flushes ??= new FlushQueue(sock.#raw);
       return sock.#flushes;
     };
+    wrote = (sock) => {
+      const idle = sock.#idle;
+      if (idle !== null) idle.activity++;
+    };
+    idleExpired = (sock, ms) => sock.#idleExpired(ms);
   }
 
   /** The underlying `net.Socket` (for `weir/unix` and tests; do not read from it). */
@@ -426,6 +458,8 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
   }
 
   #data(chunk: Buffer): void {
+    const idle = this.#idle;
+    if (idle !== null) idle.activity++;
     const pipe = this.#pipeOut;
     if (pipe !== null) {
       pipe.chunk(chunk);
@@ -450,7 +484,14 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
     }
     // Nobody is reading: keep the chunk and stop reading from the kernel.
     const stash = this.#stash;
-    this.#stash = stash === null ? chunk : Buffer.concat([stash, chunk]);
+    const kept = stash === null ? chunk : Buffer.concat([stash, chunk]);
+    this.#stash = kept;
+    const b = this.#buffering;
+    if (b !== null) {
+      if (kept.length < b.n) return; // awaitBuffered: read on
+      this.#buffering = null;
+      b.resolve();
+    }
     this.#raw.pause();
   }
 
@@ -461,10 +502,28 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
     if (pipe !== null) pipe.ended();
     const op = this.#read;
     if (op?.pending && this.#stash === null) op.fail(new EndOfFile());
+    this.#endBuffering(null);
+  }
+
+  /** Ends a pending `awaitBuffered`: resolved (`null`: end of file), or rejected with `err`. */
+  #endBuffering(err: unknown): void {
+    const b = this.#buffering;
+    if (b === null) return;
+    this.#buffering = null;
+    if (err === null) b.resolve();
+    else b.reject(err);
+  }
+
+  /** The idle deadline passed: fail what waits with `Timeout` `idle` and close the handle. */
+  #idleExpired(ms: number): void {
+    if (this.#state !== "open" || this.#rawClosed) return;
+    this.#failed(timeoutError("idle", ms));
+    this.#raw.destroy();
   }
 
   #failed(err: Error): void {
     if (this.#error === null) this.#error = err;
+    this.#endBuffering(toIoError(err));
     const op = this.#read;
     if (op?.pending) op.fail(toIoError(err));
     this.#flushes?.failAll(err);
@@ -493,6 +552,10 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
     if (flushes?.waiting) flushes.failAll(err ?? closedError("write"));
     this.#pipeOut?.fail(e("copy"));
     this.#pipeIn?.fail(e("copy"));
+    this.#endBuffering(e("read"));
+    const idle = this.#idle;
+    this.#idle = null;
+    idle?.cancel();
   }
 
   /** Why an operation cannot start now, or `null` if it can. */
@@ -530,6 +593,42 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
     const a = inetName(this.#raw, which);
     if (a === undefined) throw closedError(`${which}Addr`);
     return a;
+  }
+
+  /**
+   * Closes the socket once no byte has moved either way for `ms` (`null`: never, the default):
+   * a blocked read or write then rejects with `IoError` `Timeout` (`during: "idle"`), as do
+   * later ones. The clock is the running env's; the check is a coarse sweep shared by every
+   * socket (it fires up to an eighth of `ms`, at most 1 s, late), never a timer per read.
+   * @throws TypeError/RangeError for `ms` other than `null` or a number of ms > 0.
+   */
+  setIdleTimeout(ms: number | null): void {
+    if (ms !== null) checkTimeout("ms", ms);
+    this.#idle?.cancel();
+    this.#idle = ms === null || this.#state !== "open" ? null : new NodeIdle(this, ms);
+  }
+
+  /**
+   * Waits until at least `n` bytes have arrived unread (they stay for the next reads), or the
+   * peer's end of file. For a server's `headerTimeout`, which must not read for the handler.
+   * @throws IoError (the socket failed or was closed); Cancelled.
+   */
+  awaitBuffered(n: number, opts?: BlockingOptions): Promise<void> {
+    const stash = this.#stash;
+    if ((stash !== null && stash.length >= n) || this.#eof) return RESOLVED;
+    const bad = this.#unusable("read");
+    if (bad !== null) return Promise.reject(bad);
+    if (this.#read?.pending || this.#pipeOut !== null || this.#buffering !== null) {
+      return Promise.reject(new Error("awaitBuffered: the socket is already being read"));
+    }
+    return suspend<void>((resolve, reject) => {
+      this.#buffering = { n, resolve, reject };
+      this.#raw.resume();
+      return () => {
+        this.#buffering = null;
+        if (!this.#rawClosed) this.#raw.pause();
+      };
+    }, opts?.signal);
   }
 
   /**
@@ -616,6 +715,8 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
     const bad = this.#unwritable();
     if (bad !== null) return Promise.reject(bad);
     const raw = this.#raw;
+    const idle = this.#idle;
+    if (idle !== null) idle.activity++;
     handOver(raw, bufs);
     if (raw.writableLength === 0) {
       const err = raw.errored;
@@ -725,6 +826,8 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
     const bad = this.#unwritable();
     if (bad !== null) return Promise.reject(bad);
     if (chunk.length === 0) return RESOLVED;
+    const idle = this.#idle;
+    if (idle !== null) idle.activity++;
     if (this.#raw.write(chunk)) return RESOLVED;
     const err = this.#raw.errored;
     if (err !== null) return Promise.reject(toIoError(err));
@@ -825,6 +928,8 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
     const bad = this.#unwritable();
     if (bad !== null) throw bad;
     const raw = this.#raw;
+    const idle = this.#idle;
+    if (idle !== null) idle.activity++;
     handOver(raw, bufs);
     if (raw.writableLength !== 0) return false;
     const err = raw.errored;

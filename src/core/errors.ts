@@ -41,6 +41,11 @@ export type IoErr =
     }
   /** A datagram over the size the socket or path takes (EMSGSIZE). */
   | { readonly kind: "MessageTooLarge"; readonly cause?: unknown }
+  /**
+   * A socket's deadline passed: `idle` (no byte moved either way for its `idleTimeout`) or
+   * `header` (a new connection did not send its first `headerBytes` within `headerTimeout`).
+   */
+  | { readonly kind: "Timeout"; readonly during: "idle" | "header"; readonly cause?: unknown }
   | { readonly kind: "Tls"; readonly reason: TlsFailureReason; readonly cause: unknown }
   | { readonly kind: "Unknown"; readonly cause: unknown };
 
@@ -77,6 +82,7 @@ export function formatIoErr(err: IoErr): string {
   let s = `${categoryOf(err)} ${err.kind}`;
   if (err.kind === "ConnectionFailure" || err.kind === "Tls") s += ` ${err.reason}`;
   if (err.kind === "ProxyProtocol") s += ` ${err.reason}: ${err.detail}`;
+  if (err.kind === "Timeout") s += ` ${err.during}`;
   const cause = describeCause(err.cause);
   if (cause !== "") s += `: ${cause}`;
   return s;

@@ -2,8 +2,10 @@
  * `Mock.Flow.pair`: two connected in-memory stream sockets, a mock `socketpair`.
  * @module
  */
+
 import { type BlockingOptions, EndOfFile, IoError, type Switch, suspend } from "../core/index.ts";
 import type { ShutdownCommand } from "../flow/types.ts";
+import { checkTimeout, FnIdleWatch } from "../net/deadlines.ts";
 import { Ipaddr, Sockaddr, type StreamAddr, type StreamSocket } from "../net/index.ts";
 import { checkReadBuffer, checkShutdownCommand, checkWriteBuffers } from "./checks.ts";
 import { currentMockScheduler } from "./scheduler.ts";
@@ -29,6 +31,8 @@ class Pipe {
   readonly limit: number;
   chunks: Uint8Array[] = [];
   size = 0;
+  /** Bytes that went in or out so far (what an idle deadline watches). */
+  moved = 0;
   /** The writer will send no more (shut down or closed). */
   eof = false;
   /** The reader takes no more (shut down or closed): writes fail. */
@@ -73,6 +77,7 @@ class Pipe {
       else this.chunks[0] = c.subarray(k);
     }
     this.size -= n;
+    this.moved += n;
     return n;
   }
 }
@@ -88,6 +93,8 @@ class PairSocket implements StreamSocket {
   #receiveShut = false;
   #sendShut = false;
   #onClose: Array<() => void> = [];
+  #idle: FnIdleWatch | null = null;
+  #timedOut: IoError | null = null;
 
   constructor(
     inPipe: Pipe,
@@ -108,6 +115,7 @@ class PairSocket implements StreamSocket {
   }
 
   #check(op: string): void {
+    if (this.#timedOut !== null) throw this.#timedOut;
     if (this.#state === "closed") throw new IoError({ kind: "Closed" }, [`${op} ${this.#name()}`]);
   }
 
@@ -154,6 +162,7 @@ class PairSocket implements StreamSocket {
         // Copy: the caller may reuse its buffer once write resolves.
         p.chunks.push(b.slice(off, off + k));
         p.size += k;
+        p.moved += k;
         off += k;
         p.wakeReaders();
       }
@@ -182,9 +191,28 @@ class PairSocket implements StreamSocket {
 
   setNoDelay(_enabled: boolean): void {}
 
+  setIdleTimeout(ms: number | null): void {
+    if (ms !== null) checkTimeout("ms", ms);
+    this.#idle?.cancel();
+    this.#idle =
+      ms === null || this.#state === "closed"
+        ? null
+        : new FnIdleWatch(
+            ms,
+            () => this.#in.moved + this.#out.moved,
+            (err) => {
+              if (this.#label !== undefined) trace(`${this.#label}: idle timeout`);
+              this.#timedOut = err;
+              void this.close();
+            },
+          );
+  }
+
   close(): Promise<void> {
     if (this.#state === "closed") return Promise.resolve();
     this.#state = "closed";
+    this.#idle?.cancel();
+    this.#idle = null;
     const hooks = this.#onClose;
     this.#onClose = [];
     for (const h of hooks) h();

@@ -3,8 +3,10 @@
  * writes, shutdowns and closes are traced.
  * @module
  */
+
 import { type BlockingOptions, EndOfFile, IoError, type Switch } from "../core/index.ts";
 import type { ShutdownCommand, Source } from "../flow/types.ts";
+import { checkTimeout, FnIdleWatch } from "../net/deadlines.ts";
 import { Ipaddr, Sockaddr, type StreamAddr, type StreamSocket } from "../net/index.ts";
 import type { Action } from "./action.ts";
 import { checkReadBuffer, checkShutdownCommand, checkWriteBuffers } from "./checks.ts";
@@ -78,6 +80,10 @@ export class MockFlow implements StreamSocket {
   #state: "open" | "closed" = "open";
   #leftover: Uint8Array | undefined = undefined;
   #onClose: Array<() => void> = [];
+  #idle: FnIdleWatch | null = null;
+  #timedOut: IoError | null = null;
+  /** Reads and writes so far (what an idle deadline watches). */
+  #moved = 0;
 
   constructor(label: string, opts: MockFlowOptions = {}) {
     if (typeof label !== "string") {
@@ -94,6 +100,8 @@ export class MockFlow implements StreamSocket {
   }
 
   #check(op: string): void {
+    this.#moved++;
+    if (this.#timedOut !== null) throw this.#timedOut;
     if (this.#state === "closed") {
       throw new IoError({ kind: "Closed" }, [`${op} ${this.label}`]);
     }
@@ -188,11 +196,36 @@ export class MockFlow implements StreamSocket {
   setNoDelay(_enabled: boolean): void {}
 
   /**
+   * Closes the flow (tracing `label: idle timeout`) once no read or write has been made for
+   * `ms` of the env's clock; later operations reject with `IoError` `Timeout` `idle`. A
+   * scripted action in progress is not interrupted.
+   * @throws TypeError/RangeError for a bad `ms`.
+   */
+  setIdleTimeout(ms: number | null): void {
+    if (ms !== null) checkTimeout("ms", ms);
+    this.#idle?.cancel();
+    this.#idle =
+      ms === null || this.#state === "closed"
+        ? null
+        : new FnIdleWatch(
+            ms,
+            () => this.#moved,
+            (err) => {
+              trace(`${this.label}: idle timeout`);
+              this.#timedOut = err;
+              void this.close();
+            },
+          );
+  }
+
+  /**
    * Closes the flow, tracing `label: closed` at the call (the first time only).
    */
   close(): Promise<void> {
     if (this.#state === "closed") return Promise.resolve();
     this.#state = "closed";
+    this.#idle?.cancel();
+    this.#idle = null;
     this.#leftover = undefined;
     const hooks = this.#onClose;
     this.#onClose = [];

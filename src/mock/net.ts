@@ -218,6 +218,7 @@ export class MockListeningSocket extends ListeningSocketBase {
     const [flow, peer] = await this.handlers.accept.run(opts);
     const addr = Sockaddr.stream(peer);
     attach(flow, opts.sw);
+    if (opts.idleTimeout !== undefined) flow.setIdleTimeout(opts.idleTimeout);
     trace(`${this.label}: accepted connection from ${Sockaddr.format(addr)}`);
     return [flow, addr];
   }

@@ -6,6 +6,7 @@
  */
 import { checkCount, show } from "../core/checks.ts";
 import { type BlockingOptions, IoError, type Switch } from "../core/index.ts";
+import { checkOptionalTimeout } from "./deadlines.ts";
 import { checkBacklog, checkKeepAlive, checkMode } from "./option-checks.ts";
 import { ProxyListeningSocket } from "./proxy-protocol/proxied-socket.ts";
 import {
@@ -109,10 +110,13 @@ export abstract class NetBase implements Net {
     checkNamed(a, "connect");
     checkSwitch(opts?.sw, "connect");
     checkKeepAlive(opts.keepAlive);
+    const idle = checkOptionalTimeout("idleTimeout", opts.idleTimeout);
     this.#checkTls(opts.tls, "connect");
     opts.sw.check();
     try {
-      return await this.backendConnect(a, opts);
+      const sock = await this.backendConnect(a, opts);
+      if (idle !== undefined) sock.setIdleTimeout(idle);
+      return sock;
     } catch (e) {
       throw withContext(e, `connecting to ${Sockaddr.format(a)}`);
     }

@@ -2,7 +2,9 @@
  * `runServer` (Eio's `Net.run_server`).
  * @module
  */
+import { checkCount } from "../core/checks.ts";
 import { awaitCancellable, Fiber, Semaphore, Switch } from "../core/index.ts";
+import { checkOptionalTimeout, deadlineClock } from "./deadlines.ts";
 import { checkRunServerArgs } from "./option-checks.ts";
 import { type ConnectionLimit, ServeLoop } from "./serve-loop.ts";
 import type { ConnectionHandler, DomainManager, ListeningSocket } from "./types.ts";
@@ -16,10 +18,28 @@ export interface RunServerOptions<T> {
   /** At most this many handlers run at once; no connection is accepted while full. Default: no limit. */
   readonly maxConnections?: number | undefined;
   /**
-   * Resolving this stops the server gracefully: no more connections are accepted, running
-   * handlers finish, then `runServer` returns the value. (To stop at once, cancel the fiber.)
+   * Resolving this stops the server gracefully: the listener is closed at once (late clients
+   * are refused), running handlers go on (until `drainTimeout`, then they are cancelled), and
+   * `runServer` returns the value. (To stop at once, cancel the fiber.)
    */
   readonly stop?: PromiseLike<T> | undefined;
+  /**
+   * After `stop`, how many ms running handlers have to finish before they are cancelled (and
+   * their sockets closed). Default: no limit.
+   */
+  readonly drainTimeout?: number | undefined;
+  /**
+   * Close a connection when no byte has moved either way for this many ms (its blocked read or
+   * write rejects with `IoError` `Timeout` `idle`). Default: none.
+   */
+  readonly idleTimeout?: number | undefined;
+  /**
+   * The ms a new connection has to send its first `headerBytes` bytes; it waits for them
+   * without holding a `maxConnections` slot, and is closed if they are late. Default: none.
+   */
+  readonly headerTimeout?: number | undefined;
+  /** How many bytes `headerTimeout` waits for (an integer > 0). Default 1. */
+  readonly headerBytes?: number | undefined;
   /**
    * Also run accept loops in `n` more domains of the manager. With a manager that shares
    * memory (the mock), the loops share the listener, the handler and the connection limit.
@@ -57,6 +77,7 @@ export function runServer<T = never>(
   opts: RunServerOptions<T>,
 ): Promise<T> {
   checkRunServerArgs(listener, handler, opts);
+  const deadlines = checkDeadlines(opts);
   const { onError, stop } = opts;
   const maxConnections = opts.maxConnections ?? Infinity;
   const domains = opts.additionalDomains;
@@ -64,6 +85,12 @@ export function runServer<T = never>(
     const [mgr, n] = domains;
     if (!mgr.sharesMemory) {
       const { handlerModule } = opts;
+      if (Object.values(deadlines).some((v) => v !== undefined)) {
+        throw new TypeError(
+          "additionalDomains: idleTimeout, headerTimeout and drainTimeout are not supported " +
+            "with worker threads yet",
+        );
+      }
       if (handlerModule === undefined || mgr.runServer === undefined) {
         throw new TypeError(
           "additionalDomains: this domain manager runs worker threads, which cannot share a " +
@@ -87,7 +114,7 @@ export function runServer<T = never>(
         ? maxConnections
         : new Semaphore(maxConnections);
     const loop = (sw: Switch): Promise<T> =>
-      serveLoop(sw, listener, handler, { onError, limit, stop });
+      serveLoop(sw, listener, handler, { onError, limit, stop, ...deadlines });
     if (domains !== undefined) {
       const [mgr, n] = domains;
       for (let i = 0; i < n; i++) {
@@ -125,20 +152,69 @@ export async function serveLoop<T>(
     readonly limit: ConnectionLimit | number | null;
     readonly acquireFirst?: boolean | undefined;
     readonly stop: PromiseLike<T> | undefined;
-  },
+  } & Deadlines,
 ): Promise<T> {
-  const { onError, stop } = opts;
+  const { onError, stop, drainTimeout } = opts;
   const loop = new ServeLoop({
     sw,
     handler,
     limit: opts.limit ?? undefined,
     acquireFirst: opts.acquireFirst,
     onHandlerError: onError,
+    idleTimeout: opts.idleTimeout,
+    headerTimeout: opts.headerTimeout,
+    headerBytes: opts.headerBytes,
+    cancellable: drainTimeout !== undefined,
   });
   if (stop === undefined) return loop.run(listener);
   // awaitCancellable: a plain `await stop` would keep Fiber.first waiting after a failure
-  return Fiber.first(
+  const value = await Fiber.first(
     () => loop.run(listener),
     () => awaitCancellable(stop),
   );
+  // Late clients are refused, not left hanging in the backlog
+  await listener.close().catch(() => {});
+  if (drainTimeout !== undefined && loop.numConnections > 0) {
+    await Fiber.first(
+      () => Promise.all([...loop.connections].map((c) => c.whenEnded())).then(() => {}),
+      async () => {
+        await deadlineClock().sleep(drainTimeout);
+        loop.closeConnections(new DrainTimeout(drainTimeout));
+      },
+    );
+  }
+  return value;
+}
+
+/** The deadline options of {@link runServer}, checked. */
+interface Deadlines {
+  readonly drainTimeout?: number | undefined;
+  readonly idleTimeout?: number | undefined;
+  readonly headerTimeout?: number | undefined;
+  readonly headerBytes?: number | undefined;
+}
+
+/** The largest `headerBytes` (a header phase holds them unread). */
+const MAX_HEADER_BYTES = 65_536;
+
+function checkDeadlines(opts: RunServerOptions<unknown>): Deadlines {
+  const headerBytes =
+    opts.headerBytes === undefined ? undefined : checkCount("headerBytes", opts.headerBytes);
+  if (headerBytes !== undefined && headerBytes > MAX_HEADER_BYTES) {
+    throw new RangeError(`headerBytes must be <= ${MAX_HEADER_BYTES}, got ${headerBytes}`);
+  }
+  return {
+    drainTimeout: checkOptionalTimeout("drainTimeout", opts.drainTimeout),
+    idleTimeout: checkOptionalTimeout("idleTimeout", opts.idleTimeout),
+    headerTimeout: checkOptionalTimeout("headerTimeout", opts.headerTimeout),
+    headerBytes,
+  };
+}
+
+/** The reason handlers still running `drainTimeout` ms after `stop` are cancelled with. */
+export class DrainTimeout extends Error {
+  constructor(ms: number) {
+    super(`the server stopped and its drainTimeout of ${ms} ms passed`);
+    this.name = "DrainTimeout";
+  }
 }

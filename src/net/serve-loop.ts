@@ -23,6 +23,7 @@ import {
   type Switch,
   suspend,
 } from "../core/index.ts";
+import { deadlineClock, FixedDeadline } from "./deadlines.ts";
 import { Sockaddr, type StreamAddr } from "./sockaddr.ts";
 import type { ListeningSocket, StreamSocket } from "./types.ts";
 
@@ -84,6 +85,40 @@ export interface ServeLoopOptions {
    * cancelled alone ({@link ServedConnection.cancel}). Default `false`: handlers run in `sw`'s.
    */
   readonly cancellable?: boolean | undefined;
+  /** Each connection's idle timeout in ms (see `StreamSocket.setIdleTimeout`). Default: none. */
+  readonly idleTimeout?: number | undefined;
+  /**
+   * The ms a new connection has to send its first `headerBytes` bytes. It waits for them
+   * before its handler holds a slot (so slow peers queue instead of filling the server), and
+   * is closed if they are late. Default: no header phase (sockets without `awaitBuffered` have
+   * none either).
+   */
+  readonly headerTimeout?: number | undefined;
+  /** How many bytes the header phase waits for. Default 1. */
+  readonly headerBytes?: number | undefined;
+  /**
+   * How many connections may be in their header phase, or waiting for a slot after it, at
+   * once (more wait in the listener). Default 4096.
+   */
+  readonly maxWaiting?: number | undefined;
+}
+
+/** A connection in its header phase: closed if its first bytes are late. */
+class HeaderDeadline extends FixedDeadline {
+  readonly sock: StreamSocket;
+  met = false;
+  expiredAt = false;
+  constructor(ms: number, sock: StreamSocket) {
+    super(ms, deadlineClock());
+    this.sock = sock;
+  }
+  protected done(): boolean {
+    return this.met;
+  }
+  protected expired(): void {
+    this.expiredAt = true;
+    this.sock.close().catch(() => {});
+  }
 }
 
 const NO_CONTEXT: unique symbol = Symbol("no context");
@@ -165,6 +200,14 @@ export class ServeLoop {
   readonly #batch: number;
   readonly #conns = new Set<ServedConnection>();
   #slotFreed: (() => void) | null = null;
+  /** Connections in their header phase. */
+  readonly #inHeader = new Set<HeaderDeadline>();
+  /** Connections past their header phase that wait for a slot, oldest first. */
+  readonly #ready: Array<[StreamSocket, StreamAddr]> = [];
+  readonly #maxWaiting: number;
+  #waitingFreed: (() => void) | null = null;
+  /** How many connections the header phase closed (their first bytes were late). */
+  headerTimeouts = 0;
 
   /** A loop with the policies `opts`. @throws RangeError for a limit <= 0. */
   constructor(opts: ServeLoopOptions) {
@@ -181,6 +224,12 @@ export class ServeLoop {
       this.#shared = limit;
     }
     this.#batch = opts.maxAcceptsPerBatch ?? Infinity;
+    this.#maxWaiting = opts.maxWaiting ?? 4096;
+  }
+
+  /** How many connections are in their header phase or wait for a slot after it. */
+  get numWaiting(): number {
+    return this.#inHeader.size + this.#ready.length;
   }
 
   /** The connections being served now. */
@@ -220,7 +269,8 @@ export class ServeLoop {
    * @throws Cancelled; the accept error.
    */
   async run(listener: Pick<ListeningSocket, "accept">): Promise<never> {
-    const { sw } = this.#o;
+    if (this.#o.headerTimeout !== undefined) return this.#runWithHeaders(listener);
+    const { sw, idleTimeout } = this.#o;
     const shared = this.#shared;
     const acquireFirst = this.#o.acquireFirst ?? true;
     let batch = 0;
@@ -235,7 +285,9 @@ export class ServeLoop {
       let sock: StreamSocket;
       let addr: StreamAddr;
       try {
-        [sock, addr] = await listener.accept({ sw });
+        [sock, addr] = await listener.accept(
+          idleTimeout === undefined ? { sw } : { sw, idleTimeout },
+        );
         failures = 0;
       } catch (e) {
         if (shared !== null && acquireFirst) shared.release();
@@ -273,6 +325,113 @@ export class ServeLoop {
         await Fiber.yield();
       }
     }
+  }
+
+  /**
+   * {@link run} with a header phase: accepts while fewer than `maxWaiting` connections wait,
+   * whatever the slots; each waits for its first bytes (closed when they are late), then for a
+   * slot, oldest first. Leaving (cancelled, or an accept error), it closes those that wait.
+   */
+  async #runWithHeaders(listener: Pick<ListeningSocket, "accept">): Promise<never> {
+    const { sw, idleTimeout } = this.#o;
+    let batch = 0;
+    let failures = 0;
+    try {
+      for (;;) {
+        while (this.numWaiting >= this.#maxWaiting) await this.#waitWaiting();
+        let sock: StreamSocket;
+        let addr: StreamAddr;
+        try {
+          [sock, addr] = await listener.accept(
+            idleTimeout === undefined ? { sw } : { sw, idleTimeout },
+          );
+          failures = 0;
+        } catch (e) {
+          const onAcceptError = this.#o.onAcceptError;
+          if (onAcceptError === undefined || isCancelled(e) || isClosed(e)) throw e;
+          await onAcceptError(e, ++failures);
+          continue;
+        }
+        const cc = currentCancelContext();
+        if (!cc.isOn || !sw.isOn) {
+          sock.close().catch(() => {});
+          throw new Cancelled(cc.reason);
+        }
+        if (this.#o.dropIncoming?.() === true) sock.close().catch(() => {});
+        else this.#header(sock, addr);
+        if (++batch >= this.#batch) {
+          batch = 0;
+          await Fiber.yield();
+        }
+      }
+    } finally {
+      for (const [sock] of this.#ready.splice(0)) sock.close().catch(() => {});
+      // Those in their header phase: their awaitBuffered is cancelled with this fiber
+    }
+  }
+
+  /** Starts `sock`'s header phase (in the loop's fiber: cancelled with it). */
+  #header(sock: StreamSocket, addr: StreamAddr): void {
+    const wait = sock.awaitBuffered;
+    if (wait === undefined) {
+      this.#admit(sock, addr);
+      return;
+    }
+    const d = new HeaderDeadline(this.#o.headerTimeout as number, sock);
+    this.#inHeader.add(d);
+    const left = (): void => {
+      d.cancel();
+      this.#inHeader.delete(d);
+      this.#waitingFreed?.();
+    };
+    wait.call(sock, this.#o.headerBytes ?? 1).then(
+      () => {
+        left();
+        if (d.expiredAt) return;
+        d.met = true;
+        this.#admit(sock, addr);
+      },
+      () => {
+        left();
+        if (d.expiredAt) this.headerTimeouts++;
+        sock.close().catch(() => {});
+      },
+    );
+  }
+
+  /** Serves `sock` now if there is a slot, else queues it for the next. */
+  #admit(sock: StreamSocket, addr: StreamAddr): void {
+    const shared = this.#shared;
+    if (shared !== null) {
+      shared.acquire().then(
+        () => this.#startNow(sock, addr),
+        () => sock.close().catch(() => {}),
+      );
+      return;
+    }
+    if (this.#conns.size < this.#max && this.#ready.length === 0) this.#startNow(sock, addr);
+    else this.#ready.push([sock, addr]);
+  }
+
+  #startNow(sock: StreamSocket, addr: StreamAddr): void {
+    if (!this.#o.sw.isOn) {
+      this.#shared?.release();
+      sock.close().catch(() => {});
+      return;
+    }
+    this.#start(sock, addr);
+  }
+
+  #waitWaiting(): Promise<void> {
+    return suspend<void>((resolve) => {
+      this.#waitingFreed = () => {
+        this.#waitingFreed = null;
+        resolve();
+      };
+      return () => {
+        this.#waitingFreed = null;
+      };
+    });
   }
 
   #waitSlot(): Promise<void> {
@@ -360,8 +519,15 @@ export class ServeLoop {
       this.#slotFreed = null;
       freed();
     }
+    const next = this.#ready.shift();
+    if (next !== undefined) {
+      this.#waitingFreed?.();
+      this.#startNow(next[0], next[1]);
+    }
     conn.markEnded();
     if (!failed || isCancelled(error)) return;
+    // Closed by the loop (stop's drain timeout, closeConnections): its errors are not the handler's
+    if (conn.forced && isClosed(error)) return;
     if (error instanceof IoError) {
       error.addContext(`handling connection from ${Sockaddr.format(conn.addr)}`);
     }

@@ -18,6 +18,19 @@ export interface StreamSocket extends TwoWay {
   /** Turns Nagle's algorithm off (`true`, the default, as Async does) or on. No-op for Unix sockets. */
   setNoDelay(enabled: boolean): void;
   /**
+   * Closes the socket once no byte has moved either way for `ms` (`null`: never, the
+   * default); a blocked read or write then rejects with `IoError` `Timeout` (`during:
+   * "idle"`). Checked by a coarse sweep on the env's clock, never a timer per read.
+   * @throws TypeError/RangeError for `ms` other than `null` or a number of ms > 0.
+   */
+  setIdleTimeout(ms: number | null): void;
+  /**
+   * Optional: waits until `n` bytes have arrived unread (kept for the next reads), or end of
+   * file. What a server's `headerTimeout` waits on without reading for the handler; a socket
+   * without it is served with no header phase.
+   */
+  awaitBuffered?(n: number, opts?: BlockingOptions): Promise<void>;
+  /**
    * Present on sockets that must set up a session before use (an accepted TLS socket): runs
    * the handshake once (later calls return the same promise). `acceptFork`, `runServer` and
    * `Tcp.Server` call it in the handler's fiber before the handler, and a failure goes to
@@ -116,6 +129,8 @@ export type ConnectionHandler = (flow: StreamSocket, addr: StreamAddr) => void |
 export interface AcceptOptions extends BlockingOptions {
   /** The switch the new connection is attached to (closed when it finishes). */
   readonly sw: Switch;
+  /** Set the new connection's idle timeout (see `StreamSocket.setIdleTimeout`). Default: none. */
+  readonly idleTimeout?: number | undefined;
 }
 
 /** Options of {@link ListeningSocket.acceptFork}. */
@@ -196,6 +211,8 @@ export interface ConnectOptions extends BlockingOptions {
   readonly sw: Switch;
   /** TCP keep-alive for this connection. Default: off (the system's default). */
   readonly keepAlive?: KeepAlive | undefined;
+  /** Set the connection's idle timeout (see `StreamSocket.setIdleTimeout`). Default: none. */
+  readonly idleTimeout?: number | undefined;
   /** Bind the local end to this address before connecting (Async's `via_local_interface`). */
   readonly bindTo?: SockaddrLike | undefined;
   /** Run TLS over the connection: `connect` then returns a {@link TlsSocket}, handshake done. */

@@ -2,7 +2,9 @@
  * `withTcpConnect` (Eio's `Net.with_tcp_connect`).
  * @module
  */
+
 import { IoError, Switch, type TimeLimit, Timeout } from "../core/index.ts";
+import { checkOptionalTimeout } from "./deadlines.ts";
 import {
   connectHappyEyeballs,
   type HappyEyeballsOptions,
@@ -30,6 +32,11 @@ export interface TcpConnectOptions {
    * `host`. The handshake counts in each attempt's `timeout`.
    */
   readonly tls?: TlsConnectOptions | undefined;
+  /**
+   * Close the connection when no byte has moved either way for this many ms (see
+   * `StreamSocket.setIdleTimeout`). Default: none.
+   */
+  readonly idleTimeout?: number | undefined;
 }
 
 /**
@@ -58,6 +65,7 @@ export function withTcpConnect<T>(
     throw new TypeError(`service must be a string, got ${typeof service}`);
   }
   const timeout = opts.timeout ?? Timeout.none;
+  const idle = checkOptionalTimeout("idleTimeout", opts.idleTimeout);
   const withTls = opts.tls === undefined ? {} : { tls: { serverName: host, ...opts.tls } };
   return Switch.run(async (sw) => {
     let conn: StreamSocket;
@@ -80,6 +88,7 @@ export function withTcpConnect<T>(
       if (e instanceof IoError) e.addContext(`connecting to ${JSON.stringify(host)}:${service}`);
       throw e;
     }
+    if (idle !== undefined) conn.setIdleTimeout(idle);
     return await fn(conn);
   });
 }

@@ -65,6 +65,7 @@ export class SimListeningSocket extends ListeningSocketBase {
       const s = this.#queue.shift();
       if (s !== undefined) {
         s.attachToSwitch(opts.sw);
+        if (opts.idleTimeout !== undefined) s.setIdleTimeout(opts.idleTimeout);
         this.#world.log.add(
           this.#world.clock.now(),
           this.#host.name,

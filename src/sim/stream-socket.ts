@@ -5,9 +5,11 @@
  * in flight or unread; FIN gives end-of-file, RST gives `ConnectionReset`.
  * @module
  */
+
 import { type BlockingOptions, EndOfFile, IoError, type Switch } from "../core/index.ts";
 import type { ShutdownCommand } from "../flow/types.ts";
 import { checkReadBuffer, checkShutdownCommand, checkWriteBuffers } from "../mock/checks.ts";
+import { checkTimeout, FnIdleWatch } from "../net/deadlines.ts";
 import type { StreamAddr, StreamSocket } from "../net/index.ts";
 import { DATA, FIN, type Flow, RST, type Segment, SYN_ACK } from "./flow.ts";
 import type { SimHost } from "./host.ts";
@@ -46,6 +48,10 @@ export class SimStreamSocket implements StreamSocket {
   #size = 0;
   readonly #readers = new Waiters();
   #release: { remove(): void } | undefined = undefined;
+  #idle: FnIdleWatch | null = null;
+  #timedOut: IoError | null = null;
+  /** Bytes in and out so far (what an idle deadline watches). */
+  #moved = 0;
   readonly #readWhat = (): string => `${this.host.name}: read from ${this.name}`;
   readonly #writeWhat = (): string => `${this.host.name}: write to ${this.name}`;
 
@@ -105,6 +111,7 @@ export class SimStreamSocket implements StreamSocket {
         }
         this.#chunks.push(seg.data);
         this.#size += n;
+        this.#moved += n;
         this.#readers.wakeAll();
         return;
       }
@@ -162,6 +169,7 @@ export class SimStreamSocket implements StreamSocket {
   }
 
   #check(op: string): void {
+    if (this.#timedOut !== null) throw this.#timedOut;
     if (this.state === "closed") throw new IoError({ kind: "Closed" }, [`${op} ${this.name}`]);
   }
 
@@ -277,6 +285,7 @@ export class SimStreamSocket implements StreamSocket {
         }
       }
       cur.left -= k;
+      this.#moved += k;
       out.outstanding += k;
       if (!out.send(DATA, seg)) {
         w.event(`${out.label} retransmission timeout`);
@@ -311,10 +320,29 @@ export class SimStreamSocket implements StreamSocket {
 
   setNoDelay(_enabled: boolean): void {}
 
+  /** See `StreamSocket.setIdleTimeout`: on the simulation's virtual clock. */
+  setIdleTimeout(ms: number | null): void {
+    if (ms !== null) checkTimeout("ms", ms);
+    this.#idle?.cancel();
+    this.#idle =
+      ms === null || this.state === "closed"
+        ? null
+        : new FnIdleWatch(
+            ms,
+            () => this.#moved,
+            (err) => {
+              this.#timedOut = err;
+              void this.close();
+            },
+          );
+  }
+
   close(): Promise<void> {
     if (this.state === "closed") return Promise.resolve();
     const connecting = this.state === "connecting";
     this.state = "closed";
+    this.#idle?.cancel();
+    this.#idle = null;
     this.#release?.remove();
     this.#release = undefined;
     this.host.sockets.delete(this);
@@ -338,6 +366,8 @@ export class SimStreamSocket implements StreamSocket {
     if (this.state === "closed") return;
     const wasOpen = this.state === "open";
     this.state = "closed";
+    this.#idle?.cancel();
+    this.#idle = null;
     this.#release?.remove();
     this.#release = undefined;
     this.host.sockets.delete(this);

@@ -32,6 +32,11 @@ export class VirtualClock implements Clock {
     return this.#clock.sleepUntil(time - this.offset, opts);
   }
 
+  /** Calls `fn` when this clock reads `time` (see `MockClock.at`); returns its cancel. */
+  at(time: number, fn: () => void): () => void {
+    return this.#clock.at(time - this.offset, fn);
+  }
+
   /** `virtual clock (now N ms)`. */
   toString(): string {
     return `virtual clock (now ${this.now()} ms)`;

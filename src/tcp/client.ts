@@ -14,6 +14,7 @@ import {
   Switch,
   suspend,
 } from "../core/index.ts";
+import { checkOptionalTimeout } from "../net/deadlines.ts";
 import {
   connectHappyEyeballs,
   type HappyEyeballsOptions,
@@ -70,6 +71,11 @@ export interface ConnectSockOptions extends TcpEnvOptions {
    * host name of `WhereToConnect.hostAndPort`. The handshake counts in `timeout`.
    */
   readonly tls?: TlsConnectOptions | undefined;
+  /**
+   * Close the connection when no byte has moved either way for this many ms: a blocked read
+   * or write rejects with `IoError` `Timeout` `idle`. Default: none.
+   */
+  readonly idleTimeout?: number | undefined;
 }
 
 /** Options of {@link connect}. */
@@ -96,6 +102,7 @@ interface Checked {
   /** Happy Eyeballs' options, or `false` for one address after another. */
   readonly happyEyeballs: HappyEyeballsOptions | false;
   readonly tls: TlsConnectOptions | undefined;
+  readonly idleTimeout: number | undefined;
 }
 
 function check(where: WhereToConnect, opts: ConnectOptions | undefined, what: string): Checked {
@@ -122,6 +129,7 @@ function check(where: WhereToConnect, opts: ConnectOptions | undefined, what: st
     interrupt,
     happyEyeballs: he === false ? false : { ...he, clock },
     tls: opts?.tls,
+    idleTimeout: checkOptionalTimeout("idleTimeout", opts?.idleTimeout),
   };
 }
 
@@ -227,6 +235,7 @@ async function attempt(c: Checked, where: WhereToConnect, sw: Switch): Promise<S
   }
   const sock = branches.length === 1 ? await connectTo(c, where, sw) : await Fiber.any(branches);
   sock.setNoDelay(true);
+  if (c.idleTimeout !== undefined) sock.setIdleTimeout(c.idleTimeout);
   return sock;
 }
 

@@ -80,6 +80,11 @@ export class OwnedSocket implements StreamSocket {
     this.#inner.setNoDelay(enabled);
   }
 
+  /** See `StreamSocket.setIdleTimeout`. */
+  setIdleTimeout(ms: number | null): void {
+    this.#inner.setIdleTimeout(ms);
+  }
+
   /** See `Source.readInto`. */
   readInto(buf: Uint8Array, opts?: BlockingOptions): Promise<number> {
     return this.#inner.readInto(buf, opts);

@@ -16,6 +16,7 @@ import {
   type Switch,
 } from "../core/index.ts";
 import { type Monitor, raiseToMonitor } from "../core/monitor.ts";
+import { callAfter, checkOptionalTimeout } from "../net/deadlines.ts";
 import { checkBacklog } from "../net/option-checks.ts";
 import { type ServedConnection, ServeLoop } from "../net/serve-loop.ts";
 import { Sockaddr, type StreamAddr } from "../net/sockaddr.ts";
@@ -91,6 +92,20 @@ export interface ServerOptions<A extends StreamAddr = StreamAddr> extends TcpEnv
    * missing or malformed header goes to `onHandlerError`, never to the handler.
    */
   readonly proxyProtocol?: "v1" | "v2" | "any" | undefined;
+  /**
+   * Close a connection when no byte has moved either way for this many ms: its blocked read
+   * or write rejects with `IoError` `Timeout` `idle`, which ends the handler as a normal end
+   * (not a handler error). Default: none.
+   */
+  readonly idleTimeout?: number | undefined;
+  /**
+   * The ms a new connection has to send its first `headerBytes` bytes; it waits for them
+   * without holding a `maxConnections` slot (slow peers queue, the server keeps answering),
+   * and is closed if they are late. Default: none.
+   */
+  readonly headerTimeout?: number | undefined;
+  /** How many bytes `headerTimeout` waits for (an integer from 1 to 65 536). Default 1. */
+  readonly headerBytes?: number | undefined;
 }
 
 /** Options of {@link Server.create}. */
@@ -105,6 +120,12 @@ export interface ServerCloseOptions {
    * `close()` resolves once all have finished. Default `false`: they go on.
    */
   readonly closeExistingConnections?: boolean | undefined;
+  /**
+   * Let running connections go on for at most this many ms, then close them as
+   * `closeExistingConnections` does; `close()` then resolves once all have finished.
+   * Default: no limit.
+   */
+  readonly drainTimeout?: number | undefined;
 }
 
 /** A `createSock` handler: the peer's address and the connected socket (closed when it returns). */
@@ -149,6 +170,14 @@ export function defaultMaxConnections(): number {
   return defaultMax;
 }
 
+/** Checks `headerBytes` (an integer from 1 to 65 536, held unread by the header phase). */
+function checkHeaderBytes(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const n = checkCount("headerBytes", v);
+  if (n > 65_536) throw new RangeError(`headerBytes must be <= 65536, got ${n}`);
+  return n;
+}
+
 function message(e: unknown): string {
   return e instanceof Error ? (e.message.split("\n")[0] ?? "") : String(e);
 }
@@ -177,6 +206,9 @@ interface Config<A extends StreamAddr> {
   readonly warn: (message: string) => void;
   readonly tls: TlsListenOptions | undefined;
   readonly proxyProtocol: "v1" | "v2" | "any" | undefined;
+  readonly idleTimeout: number | undefined;
+  readonly headerTimeout: number | undefined;
+  readonly headerBytes: number | undefined;
 }
 
 function checkOptions<A extends StreamAddr>(
@@ -238,6 +270,9 @@ function checkOptions<A extends StreamAddr>(
     warn,
     tls: opts.tls,
     proxyProtocol: opts.proxyProtocol,
+    idleTimeout: checkOptionalTimeout("idleTimeout", opts.idleTimeout),
+    headerTimeout: checkOptionalTimeout("headerTimeout", opts.headerTimeout),
+    headerBytes: checkHeaderBytes(opts.headerBytes),
   };
 }
 
@@ -321,6 +356,9 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
       dropIncoming: () => this.#drop,
       noDelay: true,
       cancellable: true,
+      idleTimeout: cfg.idleTimeout,
+      headerTimeout: cfg.headerTimeout,
+      headerBytes: cfg.headerBytes,
     });
     // The error is raised to the monitor too: an unobserved closeFinished is no failure
     this.#closeFinished.promise.catch(() => {});
@@ -514,7 +552,7 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
   }
 
   #handlerFailed(conn: ServedConnection, e: unknown): void {
-    if (isIoError(e, "ConnectionReset")) return;
+    if (isIoError(e, "ConnectionReset") || isIoError(e, "Timeout")) return;
     if (conn.forced && isIoError(e, "Closed")) return;
     const h = this.#onHandlerError;
     if (h === "ignore") return;
@@ -586,8 +624,12 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
    * ```
    */
   close(opts: ServerCloseOptions = {}): Promise<void> {
+    const drain = checkOptionalTimeout("drainTimeout", opts?.drainTimeout);
     this.#beginClose();
     const listenerClosed = this.#closeFinished.promise;
+    if (drain !== undefined && opts?.closeExistingConnections !== true) {
+      return this.#drain(drain, listenerClosed);
+    }
     if (opts?.closeExistingConnections !== true) return listenerClosed;
     const self = this.#loop.current();
     const inside = self !== undefined;
@@ -601,6 +643,20 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
     });
     if (!inside) this.#closeAll = all;
     return all;
+  }
+
+  /** `close({ drainTimeout })`: waits for the connections, closing those left after `ms`. */
+  #drain(ms: number, listenerClosed: Promise<void>): Promise<void> {
+    const self = this.#loop.current();
+    const ended = (): Promise<void[]> =>
+      Promise.all([...this.#loop.connections].filter((c) => c !== self).map((c) => c.whenEnded()));
+    const cancelTimer = callAfter(this.#clock, ms, () => {
+      this.#loop.closeConnections(new ServerClosed());
+    });
+    return Promise.allSettled([listenerClosed, ended()]).then(([r]) => {
+      cancelTimer();
+      if (r.status === "rejected") throw r.reason;
+    });
   }
 
   /**

@@ -79,6 +79,7 @@ test("runServer() stops accepting when maxConnections handlers run, and resumes 
     tcp/80: accepted connection from tcp:127.0.0.1:3002
     mock time is now 20
     flow2: closed
-    mock time is now 100"
+    mock time is now 100
+    tcp/80: closed"
   `);
 });

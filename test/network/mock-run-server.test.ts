@@ -22,7 +22,8 @@ describe("runServer() on Mock.Net (Eio network.md, run_server)", () => {
       flow1: wrote "Bye"
       flow1: closed
       flow2: wrote "Bye"
-      flow2: closed"
+      flow2: closed
+      tcp/80: closed"
     `);
     expect(r.error).toBeUndefined();
   });
@@ -67,6 +68,7 @@ describe("runServer() on Mock.Net (Eio network.md, run_server)", () => {
       [0] Requested graceful shutdown
       [1] flow3: wrote "Bye"
       [1] flow3: closed
+      [1] tcp/80: closed
       [2] flow4: wrote "Bye"
       [2] flow4: closed
       [0] flow5: wrote "Bye"
@@ -110,7 +112,8 @@ describe("runServer() on Mock.Net (Eio network.md, run_server)", () => {
       flow2: wrote "Bye"
       flow2: closed
       flow3: wrote "Bye"
-      flow3: closed"
+      flow3: closed
+      tcp/80: closed"
     `);
     expect(r.error).toBeUndefined();
   });

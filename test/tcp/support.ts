@@ -114,6 +114,9 @@ export class SpySocket implements StreamSocket {
     this.#record.noDelay.push(enabled);
     this.#inner.setNoDelay(enabled);
   }
+  setIdleTimeout(ms: number | null): void {
+    this.#inner.setIdleTimeout(ms);
+  }
   readInto(buf: Uint8Array, opts?: BlockingOptions): Promise<number> {
     return this.#inner.readInto(buf, opts);
   }
