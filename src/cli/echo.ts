@@ -24,7 +24,7 @@ import echoHandler, {
 } from "./echo-handler.ts";
 import { listenAddress } from "./endpoint.ts";
 import { describeError } from "./errors.ts";
-import { serveUntilStopped } from "./serve.ts";
+import { deadlineFlags, deadlineOptions, serveUntilStopped } from "./serve.ts";
 import { StopSignals } from "./signals.ts";
 import { serverTls, serverTlsFlags, serverTlsHelpAt } from "./tls-flags.ts";
 
@@ -41,7 +41,12 @@ ADDR  where to listen (default tcp:127.0.0.1:0): tcp:HOST:PORT, unix:PATH, HOST:
 Options:
   --max-connections N  serve at most N connections at once (no accept while full)
   --domains N          also accept in N worker threads (SO_REUSEPORT; TCP only; default 0)
-  --drain-ms MS        how long open connections may go on after a stop signal (default 5000)
+  --drain-timeout MS   how long open connections may go on after a stop signal (default 5000;
+                       --drain-ms is the old name)
+  --idle-timeout MS    close a connection after MS without a byte either way (default: never;
+                       units: 500ms, 30s, 5m)
+  --header-timeout MS  close a new connection that has not sent a byte within MS; it waits
+                       without holding a --max-connections slot (default: no limit)
   --backlog N          listen(2) backlog (default 1024)
   --mode OCTAL         a Unix socket file's permission bits (e.g. 660; default: the umask's)
   --proxy-protocol V   behind a load balancer: each connection starts with a PROXY header
@@ -60,7 +65,7 @@ Examples:
 const options = {
   "max-connections": { type: "string" },
   domains: { type: "string" },
-  "drain-ms": { type: "string" },
+  ...deadlineFlags,
   backlog: { type: "string" },
   mode: { type: "string" },
   "proxy-protocol": { type: "string" },
@@ -77,10 +82,10 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
       ? undefined
       : intOption("max-connections", values["max-connections"], 0, { min: 1, max: 1_000_000 });
   const domains = intOption("domains", values.domains, 0, { min: 0, max: 64 });
-  const drainMs = durationOption("drain-ms", values["drain-ms"], 5000, {
-    bareUnit: "ms",
-    maxMs: 3_600_000,
-  });
+  const { idleTimeout, headerTimeout, drainMs } = deadlineOptions(values, {});
+  if (domains > 0 && (idleTimeout !== undefined || headerTimeout !== undefined)) {
+    throw new UsageError("--domains cannot go with --idle-timeout or --header-timeout yet");
+  }
   if (domains > 0 && ep.kind === "addr" && ep.addr.type === "unix") {
     throw new UsageError(
       `--domains needs a TCP address (worker threads share its port), got ${Sockaddr.format(ep.addr)}`,
@@ -160,6 +165,8 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
         },
         maxConnections,
         drainMs,
+        idleTimeout,
+        headerTimeout,
         clock: env.monoClock,
         signals,
         status,

@@ -67,6 +67,8 @@ export interface WithConnectionOptions {
   readonly timeoutMs: number;
   /** Connect with TLS (the handshake counts in the limit). */
   readonly tls?: TlsConnectOptions | undefined;
+  /** Close the connection after this many ms without a byte either way (none if undefined). */
+  readonly idleTimeout?: number | undefined;
 }
 
 /**
@@ -86,15 +88,20 @@ export function withConnection<T>(
   const timeout =
     opts.timeoutMs === Infinity ? Timeout.none : Timeout.ms(opts.clock, opts.timeoutMs);
   const withTls = opts.tls === undefined ? {} : { tls: opts.tls };
+  const { idleTimeout } = opts;
   if (ep.kind === "name") {
     const { host, service } = ep;
     const happyEyeballs = { clock: opts.clock };
-    return Net.withTcpConnect(net, { host, service, timeout, happyEyeballs, ...withTls }, fn);
+    return Net.withTcpConnect(
+      net,
+      { host, service, timeout, happyEyeballs, idleTimeout, ...withTls },
+      fn,
+    );
   }
   const addr = ep.addr;
   return Switch.run(async (sw) => {
     const conn = await timeout.runOr(
-      () => net.connect(addr, { sw, ...withTls }),
+      () => net.connect(addr, { sw, idleTimeout, ...withTls }),
       () =>
         new IoError({ kind: "ConnectionFailure", reason: "Timeout" }, [
           `connecting to ${Sockaddr.format(addr)}`,

@@ -2,7 +2,7 @@
  * `weir proxy --listen ADDR --to ADDR`: a TCP/Unix forwarder on `Net.runServer`.
  * @module
  */
-import { Fiber, IoError, isCancelled, Switch } from "../core/index.ts";
+import { Fiber, IoError, isCancelled, isIoError, Switch } from "../core/index.ts";
 import { Flow, type Sink, type Source } from "../flow/index.ts";
 import { Sockaddr, type StreamAddr, type StreamSocket } from "../net/index.ts";
 import { encodeV1, encodeV2 } from "../net/proxy-protocol/index.ts";
@@ -20,7 +20,7 @@ import {
 import type { Command, CommandIo } from "./command.ts";
 import { listenAddress, withConnection } from "./endpoint.ts";
 import { describeErrorOneLine } from "./errors.ts";
-import { serveUntilStopped } from "./serve.ts";
+import { deadlineFlags, deadlineOptions, serveUntilStopped } from "./serve.ts";
 import { StopSignals } from "./signals.ts";
 import {
   clientTls,
@@ -38,7 +38,8 @@ when one side stops sending, the other side is half-closed, so protocols that re
 end-of-file work. The first line on stdout is "listening on ADDR"; then one line per finished
 connection: the client, the target, bytes up (client to target) and down, the duration and
 how it ended. SIGINT or SIGTERM stops it as 'weir echo' does: no new connections, the open
-ones get --drain-ms, then the rest are closed; exit status 0.
+ones get --drain-timeout, then the rest are closed; exit status 0. A connection with no byte
+moving either way for --idle-timeout (default 300 s) is closed, both sides.
 
 ADDR  tcp:HOST:PORT, unix:PATH, HOST:PORT, [IPV6]:PORT, PORT (on 127.0.0.1) or a path
       starting with / or ./ (a --to host name is looked up for each connection)
@@ -47,8 +48,14 @@ Options:
   --listen ADDR            where to accept clients (port 0: the OS picks one)
   --to ADDR                where to forward them
   --max-connections N      forward at most N connections at once (no accept while full)
-  --connect-timeout-ms MS  give up connecting to the target after MS ms (default 10000)
-  --drain-ms MS            how long open connections may go on after a stop signal (default 5000)
+  --connect-timeout MS     give up connecting to the target after MS (default 10s;
+                           --connect-timeout-ms is the old name)
+  --idle-timeout MS        close both sides after MS without a byte either way (default 300s;
+                           0: never)
+  --header-timeout MS      close a client that sends no byte within MS (default: no limit); it
+                           waits without holding a --max-connections slot
+  --drain-timeout MS       how long open connections may go on after a stop signal (default
+                           5000; --drain-ms is the old name)
   --backlog N              listen(2) backlog (default 1024)
   --mode OCTAL             the --listen Unix socket file's permission bits (e.g. 660)
   --send-proxy VERSION     send the target a PROXY protocol header (v1 or v2) first, saying
@@ -69,8 +76,9 @@ const options = {
   listen: { type: "string" },
   to: { type: "string" },
   "max-connections": { type: "string" },
+  "connect-timeout": { type: "string" },
   "connect-timeout-ms": { type: "string" },
-  "drain-ms": { type: "string" },
+  ...deadlineFlags,
   backlog: { type: "string" },
   mode: { type: "string" },
   "send-proxy": { type: "string" },
@@ -83,7 +91,10 @@ const options = {
 } as const;
 
 /** How a forwarded connection ended. */
-type End = "closed" | "connect-failed" | "error" | "shutdown";
+type End = "closed" | "connect-failed" | "error" | "idle-timeout" | "shutdown";
+
+/** The proxy's idle timeout when not told (HAProxy's documentation asks for one, always). */
+const DEFAULT_IDLE_MS = 300_000;
 
 /** The record of one forwarded connection, printed when it ends. */
 interface ConnectionRecord {
@@ -157,7 +168,9 @@ function formatRecord(r: ConnectionRecord): string {
         ? "closed at shutdown"
         : r.end === "connect-failed"
           ? `connect failed: ${r.error}`
-          : `failed: ${r.error}`;
+          : r.end === "idle-timeout"
+            ? "closed: idle timeout"
+            : `failed: ${r.error}`;
   return `${r.peer} -> ${r.target}: ${r.up} B up, ${r.down} B down, ${r.ms.toFixed(1)} ms, ${how}`;
 }
 
@@ -171,14 +184,21 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
     values["max-connections"] === undefined
       ? undefined
       : intOption("max-connections", values["max-connections"], 0, { min: 1, max: 1_000_000 });
-  const timeoutMs = durationOption("connect-timeout-ms", values["connect-timeout-ms"], 10_000, {
-    bareUnit: "ms",
-    minMs: 1,
-    maxMs: 3_600_000,
-  });
-  const drainMs = durationOption("drain-ms", values["drain-ms"], 5000, {
-    bareUnit: "ms",
-    maxMs: 3_600_000,
+  if (values["connect-timeout"] !== undefined && values["connect-timeout-ms"] !== undefined) {
+    throw new UsageError(
+      "--connect-timeout-ms is the old name of --connect-timeout: give one of them",
+    );
+  }
+  const connectName =
+    values["connect-timeout-ms"] === undefined ? "connect-timeout" : "connect-timeout-ms";
+  const timeoutMs = durationOption(
+    connectName,
+    values["connect-timeout"] ?? values["connect-timeout-ms"],
+    10_000,
+    { bareUnit: "ms", minMs: 1, maxMs: 3_600_000 },
+  );
+  const { idleTimeout, headerTimeout, drainMs } = deadlineOptions(values, {
+    idleMs: DEFAULT_IDLE_MS,
   });
   const backlog = intOption("backlog", values.backlog, 1024, { min: 0, max: 65535 });
   const mode = modeOption(values.mode, listenEp);
@@ -217,7 +237,8 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
       };
       let connected = false;
       try {
-        await withConnection(env.net, toEp, { clock, timeoutMs, tls: toTls }, async (target) => {
+        const connectOpts = { clock, timeoutMs, tls: toTls, idleTimeout };
+        await withConnection(env.net, toEp, connectOpts, async (target) => {
           connected = true;
           rec.target = Sockaddr.format(target.peerAddr);
           if (sendProxy !== undefined) await sendProxyHeader(sendProxy, client, peer, target);
@@ -242,7 +263,10 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
         });
       } catch (e) {
         if (isCancelled(e)) rec.end = "shutdown";
-        else {
+        else if (isIoError(e, "Timeout")) {
+          rec.end = "idle-timeout";
+          rec.error = describeErrorOneLine(e);
+        } else {
           rec.end = connected ? "error" : "connect-failed";
           rec.error = describeErrorOneLine(e);
         }
@@ -272,6 +296,8 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
         onError: (e) => status(describeErrorOneLine(e)),
         maxConnections,
         drainMs,
+        idleTimeout,
+        headerTimeout,
         clock,
         signals,
         status,

@@ -6,7 +6,47 @@
  */
 import { awaitCancellable, Cancel, type Clock, Fiber } from "../core/index.ts";
 import { type ConnectionHandler, type ListeningSocket, Net } from "../net/index.ts";
+import { durationOption, UsageError } from "./args.ts";
 import { deferred, type StopSignals } from "./signals.ts";
+
+/** The flags of the deadlines, shared by `weir echo` and `weir proxy`. */
+export const deadlineFlags = {
+  "idle-timeout": { type: "string" },
+  "header-timeout": { type: "string" },
+  "drain-timeout": { type: "string" },
+  "drain-ms": { type: "string" },
+} as const;
+
+/** The values of {@link deadlineFlags}. */
+export interface DeadlineValues {
+  readonly "idle-timeout"?: string | undefined;
+  readonly "header-timeout"?: string | undefined;
+  readonly "drain-timeout"?: string | undefined;
+  readonly "drain-ms"?: string | undefined;
+}
+
+/** The deadlines the flags ask for (`0` or absent: none, except `defaults`). */
+export function deadlineOptions(
+  values: DeadlineValues,
+  defaults: { readonly idleMs?: number | undefined },
+): { idleTimeout: number | undefined; headerTimeout: number | undefined; drainMs: number } {
+  const limit = { bareUnit: "ms", maxMs: 2 ** 31 - 1 } as const;
+  const idle = durationOption("idle-timeout", values["idle-timeout"], defaults.idleMs ?? 0, limit);
+  const header = durationOption("header-timeout", values["header-timeout"], 0, limit);
+  if (values["drain-timeout"] !== undefined && values["drain-ms"] !== undefined) {
+    throw new UsageError("--drain-ms is the old name of --drain-timeout: give one of them");
+  }
+  const drainName = values["drain-ms"] === undefined ? "drain-timeout" : "drain-ms";
+  const drainMs = durationOption(drainName, values["drain-timeout"] ?? values["drain-ms"], 5000, {
+    bareUnit: "ms",
+    maxMs: 3_600_000,
+  });
+  return {
+    idleTimeout: idle === 0 ? undefined : Math.ceil(idle),
+    headerTimeout: header === 0 ? undefined : Math.ceil(header),
+    drainMs,
+  };
+}
 
 /** Runs accept loops in worker threads too (the Node backend's `domainMgr.runServer`). */
 export interface DomainServer {
@@ -40,6 +80,10 @@ export interface ServeOptions {
   readonly maxConnections: number | undefined;
   /** How long connections may go on after a stop signal. */
   readonly drainMs: number;
+  /** Each connection's idle timeout in ms (`undefined`: none). */
+  readonly idleTimeout?: number | undefined;
+  /** The ms a new connection has to send its first byte (`undefined`: no limit). */
+  readonly headerTimeout?: number | undefined;
   /** The clock for `drainMs`. */
   readonly clock: Clock;
   /** The stop signals. */
@@ -72,7 +116,13 @@ export async function serveUntilStopped(opts: ServeOptions): Promise<void> {
         stop: stop.promise,
       });
     }
-    return Net.runServer(listener, handler, { onError, maxConnections, stop: stop.promise });
+    return Net.runServer(listener, handler, {
+      onError,
+      maxConnections,
+      stop: stop.promise,
+      idleTimeout: opts.idleTimeout,
+      headerTimeout: opts.headerTimeout,
+    });
   };
   await Fiber.first(serve, async () => {
     const sig = await awaitCancellable(signals.first);
