@@ -27,6 +27,8 @@ export class ProxiedSocket implements StreamSocket {
   readonly readChunk?: (opts?: BlockingOptions) => Promise<Uint8Array>;
   /** Also present when the connection has it: the fast copy from another flow. */
   readonly copyFrom?: (src: Source, opts?: BlockingOptions) => Promise<void>;
+  /** Also present when the connection has it: a server's header phase (the PROXY header counts). */
+  readonly awaitBuffered?: (n: number, opts?: BlockingOptions) => Promise<void>;
 
   /** Wraps `inner`, whose first bytes are a PROXY header of `mode`. */
   constructor(inner: StreamSocket, mode: ProxyProtocolMode) {
@@ -35,6 +37,9 @@ export class ProxiedSocket implements StreamSocket {
     this.#peer = inner.peerAddr;
     if (inner.readChunk !== undefined) this.readChunk = (o) => this.#inner.readChunk!(o);
     if (inner.copyFrom !== undefined) this.copyFrom = (s, o) => this.#inner.copyFrom!(s, o);
+    if (inner.awaitBuffered !== undefined) {
+      this.awaitBuffered = (n, o) => this.#inner.awaitBuffered!(n, o);
+    }
   }
 
   /**
@@ -88,6 +93,10 @@ export class ProxiedSocket implements StreamSocket {
 
   setNoDelay(enabled: boolean): void {
     this.#inner.setNoDelay(enabled);
+  }
+
+  setIdleTimeout(ms: number | null): void {
+    this.#inner.setIdleTimeout(ms);
   }
 
   close(): Promise<void> {
