@@ -135,6 +135,16 @@ class PairSocket implements StreamSocket {
     }
   }
 
+  /** Waits until `n` bytes wait unread (or end of file); see `StreamSocket.awaitBuffered`. */
+  async awaitBuffered(n: number, opts?: BlockingOptions): Promise<void> {
+    for (;;) {
+      this.#check("reading from");
+      const p = this.#in;
+      if (p.size >= n || p.eof || this.#receiveShut) return;
+      await p.wait(p.readers, `${this.#name()}: wait for ${n} bytes`, opts?.signal);
+    }
+  }
+
   async write(bufs: readonly Uint8Array[], opts?: BlockingOptions): Promise<void> {
     checkWriteBuffers(bufs);
     this.#check("writing to");

@@ -173,3 +173,70 @@ test("idleTimeout on the mock: a silent client is closed after 8 s of mock time,
     ]
   `);
 });
+
+test("headerTimeout on the mock: a client that sends 1 of 4 header bytes is closed at 8 s of mock time, without a slot; the next is served", async () => {
+  const r = await transcript(async () => {
+    const socket = Mock.Net.listeningSocket("tcp/80");
+    const [slowC, slowS] = Mock.Flow.pair({ labels: ["slow", "slow-server"] });
+    const [goodC, goodS] = Mock.Flow.pair({ labels: ["good", "good-server"] });
+    Mock.Net.onAccept(socket, [
+      { return: [slowS, "tcp:127.0.0.1:1001"] },
+      { return: [goodS, "tcp:127.0.0.1:1002"] },
+      { run: Fiber.awaitCancel },
+    ]);
+    const stop = deferred<string>();
+    const bytes = (t: string): Uint8Array => new TextEncoder().encode(t);
+    const result = await Fiber.pair(
+      () =>
+        Net.runServer(
+          socket,
+          async (f) => {
+            const buf = new Uint8Array(4);
+            await f.readInto(buf);
+            await f.write([bytes("ok")]);
+          },
+          {
+            onError: () => {},
+            maxConnections: 1,
+            headerTimeout: 8000,
+            headerBytes: 4,
+            stop: stop.promise,
+          },
+        ),
+      async () => {
+        await slowC.write([bytes("G")]);
+        await goodC.write([bytes("GET ")]);
+        await goodC.readInto(new Uint8Array(2));
+        await slowC.readInto(new Uint8Array(2)).catch(() => {});
+        await slowC.close();
+        await goodC.close();
+        stop.resolve("stopped");
+      },
+    );
+    return result[0];
+  });
+  // The good client is served at once although maxConnections is 1: the slow one holds no slot
+  expect(r.trace).toMatchInlineSnapshot(`
+    "tcp/80: accepted connection from tcp:127.0.0.1:1001
+    tcp/80: accepted connection from tcp:127.0.0.1:1002
+    slow: wrote "G"
+    good: wrote "GET "
+    good-server: read "GET "
+    good-server: wrote "ok"
+    good-server: closed
+    good: read "ok"
+    mock time is now 1000
+    mock time is now 2000
+    mock time is now 3000
+    mock time is now 4000
+    mock time is now 5000
+    mock time is now 6000
+    mock time is now 7000
+    slow-server: closed
+    mock time is now 8000
+    slow: closed
+    good: closed
+    tcp/80: closed"
+  `);
+  expect(r.value).toBe("stopped");
+});
