@@ -21,8 +21,9 @@ import {
   interleaveFamilies,
 } from "../net/happy-eyeballs.ts";
 import { Ipaddr } from "../net/ipaddr.ts";
+import { checkKeepAlive } from "../net/option-checks.ts";
 import { Sockaddr, type TcpAddr } from "../net/sockaddr.ts";
-import type { Net, StreamSocket, TlsConnectOptions } from "../net/types.ts";
+import type { KeepAlive, Net, StreamSocket, TlsConnectOptions } from "../net/types.ts";
 import {
   checkReaderWriterConfig,
   OwnedSocket,
@@ -76,6 +77,8 @@ export interface ConnectSockOptions extends TcpEnvOptions {
    * or write rejects with `IoError` `Timeout` `idle`. Default: none.
    */
   readonly idleTimeout?: number | undefined;
+  /** TCP keep-alive probes (see `net.connect`'s `keepAlive`). Default: the system's (off). */
+  readonly keepAlive?: KeepAlive | undefined;
 }
 
 /** Options of {@link connect}. */
@@ -103,6 +106,7 @@ interface Checked {
   readonly happyEyeballs: HappyEyeballsOptions | false;
   readonly tls: TlsConnectOptions | undefined;
   readonly idleTimeout: number | undefined;
+  readonly keepAlive: KeepAlive | undefined;
 }
 
 function check(where: WhereToConnect, opts: ConnectOptions | undefined, what: string): Checked {
@@ -130,7 +134,13 @@ function check(where: WhereToConnect, opts: ConnectOptions | undefined, what: st
     happyEyeballs: he === false ? false : { ...he, clock },
     tls: opts?.tls,
     idleTimeout: checkOptionalTimeout("idleTimeout", opts?.idleTimeout),
+    keepAlive: checkedKeepAlive(opts?.keepAlive),
   };
+}
+
+function checkedKeepAlive(v: unknown): KeepAlive | undefined {
+  checkKeepAlive(v);
+  return v;
 }
 
 /** Waits until `interrupt` fires; returns its reason (or value). */
@@ -156,8 +166,9 @@ function waitInterrupt(interrupt: AbortSignal | PromiseLike<unknown>): Promise<u
 
 /** Connects to one of `where`'s addresses (no time limit); the socket is attached to `sw`. */
 async function connectTo(c: Checked, where: WhereToConnect, sw: Switch): Promise<StreamSocket> {
-  const { net, tls } = c;
-  const withTls = tls === undefined ? {} : { tls };
+  const { net, tls, keepAlive } = c;
+  const ka = keepAlive === undefined ? {} : { keepAlive };
+  const withTls = tls === undefined ? ka : { tls, ...ka };
   switch (where.kind) {
     case "unix":
       return await net.connect(where.address, { sw, ...withTls });
@@ -178,7 +189,7 @@ async function connectTo(c: Checked, where: WhereToConnect, sw: Switch): Promise
           throw new IoError({ kind: "ConnectionFailure", reason: "NoMatchingAddresses" });
         }
         const bindTo = via === undefined ? undefined : Sockaddr.tcp(via, 0);
-        const named = tls === undefined ? {} : { tls: { serverName: where.host, ...tls } };
+        const named = tls === undefined ? ka : { tls: { serverName: where.host, ...tls }, ...ka };
         if (c.happyEyeballs !== false && addrs.length > 1 && !isIpLiteral(where.host)) {
           return await connectHappyEyeballs(net, interleaveFamilies(addrs), {
             ...c.happyEyeballs,

@@ -17,10 +17,16 @@ import {
 } from "../core/index.ts";
 import { type Monitor, raiseToMonitor } from "../core/monitor.ts";
 import { callAfter, checkOptionalTimeout } from "../net/deadlines.ts";
-import { checkBacklog } from "../net/option-checks.ts";
+import { checkBacklog, checkKeepAlive } from "../net/option-checks.ts";
 import { type ServedConnection, ServeLoop } from "../net/serve-loop.ts";
 import { Sockaddr, type StreamAddr } from "../net/sockaddr.ts";
-import type { ListeningSocket, Net, StreamSocket, TlsListenOptions } from "../net/types.ts";
+import type {
+  KeepAlive,
+  ListeningSocket,
+  Net,
+  StreamSocket,
+  TlsListenOptions,
+} from "../net/types.ts";
 import {
   checkReaderWriterConfig,
   type ReaderWriterConfig,
@@ -106,6 +112,8 @@ export interface ServerOptions<A extends StreamAddr = StreamAddr> extends TcpEnv
   readonly headerTimeout?: number | undefined;
   /** How many bytes `headerTimeout` waits for (an integer from 1 to 65 536). Default 1. */
   readonly headerBytes?: number | undefined;
+  /** TCP keep-alive probes on every connection (see `net.listen`'s `keepAlive`). Default: off. */
+  readonly keepAlive?: KeepAlive | undefined;
 }
 
 /** Options of {@link Server.create}. */
@@ -170,6 +178,11 @@ export function defaultMaxConnections(): number {
   return defaultMax;
 }
 
+function checkedKeepAlive(v: unknown): KeepAlive | undefined {
+  checkKeepAlive(v);
+  return v;
+}
+
 /** Checks `headerBytes` (an integer from 1 to 65 536, held unread by the header phase). */
 function checkHeaderBytes(v: unknown): number | undefined {
   if (v === undefined) return undefined;
@@ -209,6 +222,7 @@ interface Config<A extends StreamAddr> {
   readonly idleTimeout: number | undefined;
   readonly headerTimeout: number | undefined;
   readonly headerBytes: number | undefined;
+  readonly keepAlive: KeepAlive | undefined;
 }
 
 function checkOptions<A extends StreamAddr>(
@@ -273,6 +287,7 @@ function checkOptions<A extends StreamAddr>(
     idleTimeout: checkOptionalTimeout("idleTimeout", opts.idleTimeout),
     headerTimeout: checkOptionalTimeout("headerTimeout", opts.headerTimeout),
     headerBytes: checkHeaderBytes(opts.headerBytes),
+    keepAlive: checkedKeepAlive(opts.keepAlive),
   };
 }
 
@@ -455,6 +470,7 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
           sw: owner.sw,
           backlog: cfg.backlog,
           reuseAddr: true, // TCP: as Node does anyway; Unix: reclaims a stale socket file
+          ...(cfg.keepAlive === undefined ? {} : { keepAlive: cfg.keepAlive }),
           ...(cfg.tls === undefined ? {} : { tls: cfg.tls }),
           ...(cfg.proxyProtocol === undefined ? {} : { proxyProtocol: cfg.proxyProtocol }),
         }));

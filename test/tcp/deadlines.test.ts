@@ -5,11 +5,13 @@
  */
 import { connect as rawConnect, type Socket } from "node:net";
 import { describe, expect, test } from "vitest";
+import { native } from "../../src/backend-node/native.ts";
 import { Fiber, IoError, Switch } from "../../src/core/index.ts";
 import { Mock } from "../../src/mock/index.ts";
 import { Net } from "../../src/net/index.ts";
 import { run } from "../../src/run.ts";
 import { Tcp } from "../../src/tcp/index.ts";
+import { Unix } from "../../src/unix/index.ts";
 import { transcript } from "../network/mock-support.ts";
 import { deferred, until } from "./support.ts";
 
@@ -239,4 +241,49 @@ test("headerTimeout on the mock: a client that sends 1 of 4 header bytes is clos
     tcp/80: closed"
   `);
   expect(r.value).toBe("stopped");
+});
+
+describe.runIf(process.platform === "linux")("Tcp keepAlive", () => {
+  test("Tcp.Server.createSock({ keepAlive }) sets it on every connection (read back from the kernel); Tcp.connect passes it to net.connect", async () => {
+    const seen: unknown[] = [];
+    await run(async (env) => {
+      const got = deferred<unknown>();
+      const server = await Tcp.Server.createSock(
+        local(),
+        async (_addr, socket) => {
+          const fd = Unix.fdOpt(socket);
+          got.resolve(fd === undefined ? "no fd" : native.getKeepAlive?.(fd));
+          await socket.readInto(new Uint8Array(1)).catch(() => {});
+        },
+        {
+          net: env.net,
+          onHandlerError: "raise",
+          keepAlive: { idle: 20_000, interval: 2_000, count: 5 },
+        },
+      );
+      const spy = new Proxy(env.net, {
+        get(target, key, receiver) {
+          if (key !== "connect") return Reflect.get(target, key, receiver);
+          return (addr: unknown, opts: { keepAlive?: unknown }) => {
+            seen.push(opts.keepAlive);
+            return target.connect(addr as string, opts as never);
+          };
+        },
+      });
+      const conn = await Tcp.connectSock(
+        Tcp.WhereToConnect.hostAndPort("127.0.0.1", server.listeningOn),
+        { net: spy, keepAlive: { idle: 7_000 } },
+      );
+      expect(await got.promise).toEqual({ on: true, idleS: 20, intervalS: 2, count: 5 });
+      await conn.close();
+      await server.close({ closeExistingConnections: true });
+      await expect(
+        Tcp.connectSock(Tcp.WhereToConnect.hostAndPort("127.0.0.1", 1), {
+          net: env.net,
+          keepAlive: "yes" as never,
+        }),
+      ).rejects.toThrow(/keepAlive must be false or \{ idle, interval\?, count\? \}, got "yes"/);
+    });
+    expect(seen).toEqual([{ idle: 7_000 }]);
+  });
 });
