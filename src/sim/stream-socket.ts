@@ -201,6 +201,19 @@ export class SimStreamSocket implements StreamSocket {
     }
   }
 
+  /**
+   * Waits until `n` bytes have arrived unread (kept for the next reads), or end of file, a
+   * reset or a receive shutdown: what a server's `headerTimeout` waits on.
+   * @throws IoError (`Timeout` idle, `Closed`) as reads do; Cancelled.
+   */
+  async awaitBuffered(n: number, opts?: BlockingOptions): Promise<void> {
+    for (;;) {
+      this.#check("reading from");
+      if (this.#size >= n || this.#eof || this.#recvShut || this.#reset !== undefined) return;
+      await this.#readers.wait(this.#readWhat, opts?.signal);
+    }
+  }
+
   #take(buf: Uint8Array): number {
     const w = this.#world;
     let n = Math.min(buf.length, this.#size);
