@@ -394,6 +394,9 @@ export class ServeLoop {
       () => {
         left();
         if (d.expiredAt) this.headerTimeouts++;
+        // a failed handshake (a bad PROXY header, TLS) is reported as the serve step reports
+        // it, through the handler's path (which never reaches the handler)
+        else if (sock.handshake !== undefined) return this.#admit(sock, addr);
         sock.close().catch(() => {});
       },
     );

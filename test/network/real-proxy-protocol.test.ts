@@ -3,6 +3,7 @@
  * --send-proxy` (weir as the balancer), with clients bound to 127.0.0.2 and 127.0.0.3, so that
  * the addresses the server reports are the clients' and not the balancer's (127.0.0.1).
  */
+import net from "node:net";
 import { afterEach, describe, expect, test } from "vitest";
 import { Flow, Net, run, Sockaddr, Switch, Tcp } from "../../src/index.ts";
 import { askFrom, cleanup, listeningPort, weir } from "../cli/harness.ts";
@@ -79,5 +80,57 @@ describe("proxyProtocol behind weir proxy --send-proxy", () => {
       /^line from tcp:127\.0\.0\.2:\d+\n$/,
     );
     await server.close({ closeExistingConnections: true });
+  });
+});
+
+describe("proxyProtocol under headerTimeout", () => {
+  test("a PROXY header that trickles in is closed before it takes the only slot; a bad one goes to onError", async () => {
+    await run(async (env) => {
+      await Switch.run(async (sw) => {
+        const l = await env.net.listen("tcp:127.0.0.1:0", { sw, proxyProtocol: "v1" });
+        const errors: string[] = [];
+        const { promise: stop, resolve } = Promise.withResolvers<void>();
+        const server = Net.runServer(
+          l,
+          async (flow, addr) => {
+            await Flow.copyString(`hello ${Sockaddr.format(addr)}`, flow);
+          },
+          {
+            maxConnections: 1,
+            headerTimeout: 300,
+            onError: (e) => errors.push(e instanceof Error ? e.message.split("\n")[0]! : String(e)),
+            stop,
+          },
+        );
+        const port = (l.listeningAddr as { port: number }).port;
+        // one byte of a v1 header every 100 ms: 45 bytes would take 4.5 s
+        const slow = net.connect({ port, host: "127.0.0.1" });
+        slow.on("error", () => {});
+        const header = "PROXY TCP4 127.0.0.2 127.0.0.1 40000 80\r\n";
+        let i = 0;
+        const drip = setInterval(() => {
+          if (i < header.length && !slow.destroyed) slow.write(header[i++]!);
+        }, 100);
+        const slowClosed = new Promise<void>((r) => slow.once("close", () => r()));
+        await new Promise((r) => setTimeout(r, 150));
+        // meanwhile a good client is served through the one slot
+        const good = await askFrom(
+          port,
+          "127.0.0.3",
+          "PROXY TCP4 127.0.0.4 127.0.0.1 40001 80\r\n",
+        );
+        expect(good).toBe("hello tcp:127.0.0.4:40001");
+        await slowClosed;
+        clearInterval(drip);
+        expect(i).toBeLessThan(header.length); // closed before its header was done
+        const bad = await askFrom(port, "127.0.0.3", "GET / HTTP/1.0\r\n\r\n");
+        expect(bad).toBe("");
+        resolve();
+        await server;
+        expect(errors).toEqual([
+          "Net ProxyProtocol Missing: no PROXY v1 header: the first byte is 0x47",
+        ]);
+      });
+    });
   });
 });

@@ -27,7 +27,11 @@ export class ProxiedSocket implements StreamSocket {
   readonly readChunk?: (opts?: BlockingOptions) => Promise<Uint8Array>;
   /** Also present when the connection has it: the fast copy from another flow. */
   readonly copyFrom?: (src: Source, opts?: BlockingOptions) => Promise<void>;
-  /** Also present when the connection has it: a server's header phase (the PROXY header counts). */
+  /**
+   * Also present when the connection has it: a server's header phase (`headerTimeout`). It
+   * reads the whole PROXY header first, then waits for `n` bytes of what follows, so the header
+   * is read under the server's `headerTimeout`, before the connection takes a slot.
+   */
   readonly awaitBuffered?: (n: number, opts?: BlockingOptions) => Promise<void>;
 
   /** Wraps `inner`, whose first bytes are a PROXY header of `mode`. */
@@ -38,7 +42,8 @@ export class ProxiedSocket implements StreamSocket {
     if (inner.readChunk !== undefined) this.readChunk = (o) => this.#inner.readChunk!(o);
     if (inner.copyFrom !== undefined) this.copyFrom = (s, o) => this.#inner.copyFrom!(s, o);
     if (inner.awaitBuffered !== undefined) {
-      this.awaitBuffered = (n, o) => this.#inner.awaitBuffered!(n, o);
+      this.awaitBuffered = (n, o) =>
+        this.handshake(o).then((go) => (go ? this.#inner.awaitBuffered!(n, o) : undefined));
     }
   }
 
