@@ -341,6 +341,7 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
   #hasError = false;
   #error: unknown = undefined;
   #lastLimitWarning = -Infinity;
+  #lastSetupWarning = Number.NEGATIVE_INFINITY;
   #lastAcceptWarning = -Infinity;
 
   private constructor(
@@ -573,6 +574,12 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
     const h = this.#onHandlerError;
     if (h === "ignore") return;
     if (h === "raise") {
+      // A peer that failed its TLS handshake or sent no valid PROXY header is no handler's
+      // error: a plain-text client must not stop a "raise" server. Warned (once a minute).
+      if (isIoError(e, "Tls") || isIoError(e, "ProxyProtocol")) {
+        this.#setupFailed(e);
+        return;
+      }
       this.#raise(e);
       return;
     }
@@ -581,6 +588,15 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
     } catch (e2) {
       this.#raise(e2);
     }
+  }
+
+  #setupFailed(e: unknown): void {
+    const now = this.#clock.now();
+    if (now - this.#lastSetupWarning < WARNING_INTERVAL) return;
+    this.#lastSetupWarning = now;
+    this.#warn(
+      `Tcp.Server on ${Sockaddr.format(this.#address)}: a connection failed its set-up (not raised: the peer's fault, not the handler's): ${message(e)}`,
+    );
   }
 
   /**

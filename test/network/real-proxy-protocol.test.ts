@@ -83,6 +83,29 @@ describe("proxyProtocol behind weir proxy --send-proxy", () => {
   });
 });
 
+describe("Tcp.Server with proxyProtocol and onHandlerError: raise", () => {
+  test("a client without a PROXY header is warned about, never raised: the server goes on", async () => {
+    const warnings: string[] = [];
+    const server = await Tcp.Server.create(
+      Tcp.WhereToListen.onPortChosenByOs({ host: "127.0.0.1" }),
+      async (addr, reader, writer) => {
+        writer.write(`${await reader.readLine()} from ${Sockaddr.format(addr)}\n`);
+      },
+      { onHandlerError: "raise", proxyProtocol: "v1", onWarning: (m) => warnings.push(m) },
+    );
+    const port = server.listeningOn as number;
+    expect(await askFrom(port, "127.0.0.2", "GET / HTTP/1.0\r\n\r\n")).toBe("");
+    expect(await askFrom(port, "127.0.0.2", "PROXY TCP4 127.0.0.5 127.0.0.1 4000 80\r\nok\n")).toBe(
+      "ok from tcp:127.0.0.5:4000\n",
+    );
+    expect(server.isClosed).toBe(false);
+    expect(warnings).toEqual([
+      `Tcp.Server on tcp:127.0.0.1:${port}: a connection failed its set-up (not raised: the peer's fault, not the handler's): Net ProxyProtocol Missing: no PROXY v1 header: the first byte is 0x47`,
+    ]);
+    await server.close({ closeExistingConnections: true });
+  });
+});
+
 describe("proxyProtocol under headerTimeout", () => {
   test("a PROXY header that trickles in is closed before it takes the only slot; a bad one goes to onError", async () => {
     await run(async (env) => {
