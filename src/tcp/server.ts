@@ -85,17 +85,22 @@ export interface ServerOptions<A extends StreamAddr = StreamAddr> extends TcpEnv
    * server belongs to nobody and runs until `close()`, as in Async.
    */
   readonly sw?: Switch | undefined;
-  /** Where warnings go (at limit, accept failures). Default: `process.emitWarning`. */
+  /**
+   * Where warnings go (at limit, accept failures, connections that failed their set-up under
+   * `"raise"`). Default: `process.emitWarning`.
+   */
   readonly onWarning?: ((message: string) => void) | undefined;
   /**
    * Serve TLS (see `net.listen`'s `tls`): each connection's handshake runs in its fiber before
-   * the handler, and a failed one goes to `onHandlerError`, never to the handler.
+   * the handler, and a failed one goes to `onHandlerError` (`"raise"`: a warning, since it is
+   * the peer's fault), never to the handler.
    */
   readonly tls?: TlsListenOptions | undefined;
   /**
    * Listen behind a load balancer (see `net.listen`'s `proxyProtocol`): each connection's
    * PROXY header is read in its fiber before the handler, which gets the client's address; a
-   * missing or malformed header goes to `onHandlerError`, never to the handler.
+   * missing or malformed header goes to `onHandlerError` (`"raise"`: a warning), never to the
+   * handler.
    */
   readonly proxyProtocol?: "v1" | "v2" | "any" | undefined;
   /**
