@@ -8,7 +8,6 @@ import { Sockaddr, type StreamAddr, type StreamSocket } from "../net/index.ts";
 import { run } from "../run.ts";
 import {
   choiceOption,
-  durationOption,
   intOption,
   modeOption,
   parseCommand,

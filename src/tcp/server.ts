@@ -685,7 +685,7 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
   /** `close({ drainTimeout })`: waits for the connections, closing those left after `ms`. */
   #drain(ms: number, listenerClosed: Promise<void>): Promise<void> {
     const self = this.#loop.current();
-    const ended = (): Promise<void[]> =>
+    const ended = (): Promise<unknown> =>
       Promise.all([...this.#loop.connections].filter((c) => c !== self).map((c) => c.whenEnded()));
     const cancelTimer = callAfter(this.#clock, ms, () => {
       this.#loop.closeConnections(new ServerClosed());

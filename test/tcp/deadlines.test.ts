@@ -6,7 +6,7 @@
 import { connect as rawConnect, type Socket } from "node:net";
 import { describe, expect, test } from "vitest";
 import { native } from "../../src/backend-node/native.ts";
-import { Fiber, IoError, Switch } from "../../src/core/index.ts";
+import { Fiber, IoError } from "../../src/core/index.ts";
 import { Mock } from "../../src/mock/index.ts";
 import { Net } from "../../src/net/index.ts";
 import { run } from "../../src/run.ts";
