@@ -65,3 +65,19 @@ export const realClock: Clock = new TimerClock(() => Date.now());
 
 /** The monotonic clock: `now()` is `performance.now()`, which never goes backwards. */
 export const monoClock: Clock = new TimerClock(() => performance.now());
+
+/**
+ * Formats a duration the way Async prints a `Time.Span` (`2m`, `30s`, `1.5s`, `250ms`).
+ * @example
+ * ```ts
+ * formatSpan(120_000); // "2m"
+ * formatSpan(1500); // "1.5s"
+ * ```
+ */
+export function formatSpan(ms: number): string {
+  if (ms === Infinity) return "forever";
+  if (ms >= 3_600_000 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms >= 1000) return `${Number((ms / 1000).toFixed(3))}s`;
+  return `${Number(ms.toFixed(3))}ms`;
+}

@@ -6,7 +6,7 @@
 
 export { Cancel, type CancelScope } from "./cancel.ts";
 export { CancelContext, type CancelHook, cancelledError } from "./cancel-context.ts";
-export { type Clock, checkMs, monoClock, realClock } from "./clock.ts";
+export { type Clock, checkMs, formatSpan, monoClock, realClock } from "./clock.ts";
 export {
   BufferLimitExceeded,
   Cancelled,

@@ -10,7 +10,7 @@
 import { describe, expect, test } from "vitest";
 import { Cancelled, Fiber, Switch } from "../core/index.ts";
 import { BufRead, type Parser } from "./buf-read.ts";
-import { BufWrite, type BufWriter, FlushAborted } from "./buf-write.ts";
+import { BufWrite, type BufWriter, FlushAborted } from "./buf-write/index.ts";
 import { bufferSink } from "./sources.ts";
 import { MockSink } from "./test-helpers/chunked-source.ts";
 

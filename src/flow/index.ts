@@ -12,7 +12,15 @@ export {
   type ParseResult,
   type Parser,
 } from "./buf-read/index.ts";
-export { BufWrite, type BufWriteOptions, BufWriter, FlushAborted } from "./buf-write.ts";
+export {
+  BufWrite,
+  type BufWriteOptions,
+  BufWriter,
+  DEFAULT_MAX_UNFLUSHED,
+  FlushAborted,
+  WriterBufferAgeExceeded,
+  WriterBufferLimitExceeded,
+} from "./buf-write/index.ts";
 export { Flow } from "./flow.ts";
 export { COPY_BUFFER_SIZE, pump, type ReadAllOptions } from "./flow-ops.ts";
 export {

@@ -1,8 +1,8 @@
 import { Buffer } from "node:buffer";
 import { describe, expect, test } from "vitest";
 import { IoError, monoClock, realClock } from "../core/index.ts";
+import { AgeWatchdog } from "../flow/buf-write/index.ts";
 import { MockClock } from "../mock/clock.ts";
-import { AgeWatchdog } from "./age-watchdog.ts";
 import { WriterBufferAgeExceeded } from "./errors.ts";
 import { TestSink } from "./test-helpers/doubles.ts";
 import { Writer } from "./writer.ts";
@@ -292,6 +292,10 @@ class TrySink {
 
   write(bufs: readonly Uint8Array[]): Promise<void> {
     if (bufs.length > 0) this.writes.push(Buffer.concat(bufs).toString());
+    return this.flushed();
+  }
+
+  flushed(): Promise<void> {
     if (!this.full) return Promise.resolve();
     return new Promise((r) => this.#waiting.push(r));
   }

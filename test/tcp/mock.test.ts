@@ -49,14 +49,14 @@ describe("the shout server on weir/mock", () => {
                   "wor"
       flow0: read "ld\\n"
       flow0: wrote "HELLO\\n"
-      flow0: wrote "WORLD\\n"
-      flow0: wrote "BYE\\n"
+                   "WORLD\\n"
+                   "BYE\\n"
       tcp/80: accepted connection from tcp:127.0.0.1:30001
       flow1: read "one\\n"
                   "bye\\n"
                   "ignored\\n"
       flow1: wrote "ONE\\n"
-      flow1: wrote "BYE\\n"
+                   "BYE\\n"
       flow0: closed
       flow1: closed
       tcp/80: closed"
@@ -128,8 +128,8 @@ describe("the shout server on weir/mock", () => {
       "net: listen on tcp:0.0.0.0:80
       tcp/80: accepted connection from tcp:127.0.0.1:30000
       flow0: read "x\\n"
-      flow0: wrote "x\\n"
       warning: Tcp.Server on tcp:0.0.0.0:0 is at its limit of 1 connections (maxConnections): new clients wait until one closes
+      flow0: wrote "x\\n"
       flow0: closed
       tcp/80: accepted connection from tcp:127.0.0.1:30001
       flow1: read "x\\n"
@@ -197,13 +197,13 @@ describe("maxAcceptsPerBatch on weir/mock", () => {
       "net: listen on tcp:0.0.0.0:80
       tcp/80: accepted connection from tcp:127.0.0.1:30000
       flow0: read "x\\n"
-      flow0: wrote "x\\n"
       tcp/80: accepted connection from tcp:127.0.0.1:30001
+      flow0: wrote "x\\n"
       flow1: read "x\\n"
-      flow1: wrote "x\\n"
       tcp/80: accepted connection from tcp:127.0.0.1:30002
-      flow0: closed
+      flow1: wrote "x\\n"
       flow2: read "x\\n"
+      flow0: closed
       flow2: wrote "x\\n"
       flow1: closed
       flow2: closed
@@ -220,10 +220,10 @@ describe("maxAcceptsPerBatch on weir/mock", () => {
       tcp/80: accepted connection from tcp:127.0.0.1:30001
       tcp/80: accepted connection from tcp:127.0.0.1:30002
       flow0: read "x\\n"
-      flow0: wrote "x\\n"
       flow1: read "x\\n"
-      flow1: wrote "x\\n"
       flow2: read "x\\n"
+      flow0: wrote "x\\n"
+      flow1: wrote "x\\n"
       flow2: wrote "x\\n"
       flow0: closed
       flow1: closed

@@ -156,7 +156,7 @@ describe("writerMaxBuffered", () => {
         expect(e).toBeInstanceOf(WriterBufferLimitExceeded);
         expect(e.limit).toBe(16 << 20);
         expect(e.message).toMatch(
-          /^writer buffer limit exceeded: 16777216 bytes may wait unflushed, \d+ would \(writing to tcp:127\.0\.0\.1:\d+\); await writer\.flushed\(\) to keep up with the peer$/,
+          /^writer buffer limit exceeded: 16777216 bytes may wait unflushed, \d+ would \(writing to tcp:127\.0\.0\.1:\d+\); await the writer's flush to keep up with the peer$/,
         );
         // What the kernel took, plus at most the bound
         expect(written).toBeLessThanOrEqual(32 << 20);

@@ -12,7 +12,7 @@ import {
   monoClock,
   realClock,
   runInFiber,
-} from "../core/index.ts";
+} from "../../core/index.ts";
 
 /** A writer as the watchdog sees it. */
 export interface Watched {

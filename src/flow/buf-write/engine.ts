@@ -1,0 +1,468 @@
+/**
+ * The engine under every buffered writer (`BufWriter`, and `Tcp.Writer` on it): one buffer that
+ * collects writes, one flush that hands them to a {@link Sink}, and the bounds.
+ *
+ * - Writes copy into a small buffer taken on the first write and given back once everything is
+ *   written: an idle writer holds no memory.
+ * - The flush is due in a microtask after the first write of a turn, so the writes made together
+ *   go out together, in one vectored write. A sink that can write synchronously (`tryWrite` and
+ *   `flushed`, a Node socket) is written with no promise and no fiber when the kernel takes it
+ *   all; otherwise (or when the sink keeps some) a drain loop runs until the writer is idle.
+ * - Bounds: `maxUnflushed` bytes may wait (a write past it fails the writer), and the oldest may
+ *   wait `bufferAgeLimit` ms (one timer per clock watches every writer, see `AgeWatchdog`).
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import {
+  CancelContext,
+  type Clock,
+  currentFiber,
+  runInFiber,
+  type Scheduler,
+  type Switch,
+  suspend,
+} from "../../core/index.ts";
+import type { Sink } from "../types.ts";
+import { AgeWatchdog, type Watched } from "./age-watchdog.ts";
+import { FlushAborted, WriterBufferAgeExceeded, WriterBufferLimitExceeded } from "./errors.ts";
+
+/** What the engine is told when it is made (checked by its callers). */
+export interface EngineOptions {
+  /** The buffer size when writes keep coming; `undefined`: adaptive (512 bytes, then 4000). */
+  readonly initialSize: number | undefined;
+  /** The `ready()` threshold. */
+  readonly maxBuffered: number;
+  /** The hard bound of unflushed bytes. */
+  readonly maxUnflushed: number;
+  /** The age limit in ms (`Infinity`: none). */
+  readonly bufferAgeLimit: number;
+  readonly clock: Clock;
+  /** Who is written to, for error messages. */
+  readonly peer: string | (() => string) | undefined;
+  /** Called once when the writer fails by itself (its sink, a bound), with the cause. */
+  readonly onError: ((err: unknown) => void) | undefined;
+  /** The switch whose fibers drain to the sink (they fail it if the sink does); `null`: none. */
+  readonly sw: Switch | null;
+}
+
+/** A `sink.write` that returns at once, and the wait for what it kept. */
+type TryWrite = (this: Sink, bufs: readonly Uint8Array[]) => boolean;
+
+interface Waiter {
+  readonly threshold: number;
+  readonly resolve: () => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/** Writes above this size get a buffer of their own when the buffer is adaptive. */
+const SMALL_WRITE = 2048;
+/** The adaptive buffer's size while writes keep coming (below Node's pool limit of 4 KiB). */
+const BUSY_SIZE = 4000;
+/** The adaptive buffer's size after the writer was idle (most messages are small). */
+const FIRST_SIZE = 512;
+
+const EMPTY = Buffer.alloc(0);
+const ignore = (): void => {};
+const RESOLVED: Promise<void> = Promise.resolve();
+/** The drains of a writer with no switch belong to no caller: a root, never cancelled. */
+const DRAIN_CONTEXT = new CancelContext(null);
+
+/**
+ * The buffer, the flush and the bounds of a buffered writer; the typed writes are the
+ * subclass's (`BufWriter`), which fills what {@link reserve} returns.
+ */
+export abstract class WriteEngine implements Watched {
+  /** The current buffer: `[#start, #pos)` is written and not yet queued; `#pos..` is free. */
+  protected buf: Buffer = EMPTY;
+  #view: DataView | null = null;
+  #start = 0;
+  protected pos = 0;
+  /** Sealed buffers, to go out in the next flush (then swapped with `#spare`). */
+  #chunks: Uint8Array[] = [];
+  #spare: Uint8Array[] = [];
+  /** Bytes accepted, handed to the sink, and taken by it (all since creation). */
+  #queued = 0;
+  #taken = 0;
+  #written = 0;
+  /** When the oldest byte not handed to the sink / handed and not taken was written. */
+  #pendingSince = Number.NaN;
+  #inflightSince = Number.NaN;
+  #scheduled = false;
+  #draining = false;
+  #flushes: Waiter[] = [];
+  #readyWaiters: Waiter[] = [];
+  #state: "open" | "closed" | "aborted" = "open";
+  #abortCause: unknown = undefined;
+  readonly #sink: Sink;
+  readonly #tryWrite: TryWrite | null;
+  readonly #opts: EngineOptions;
+  readonly #watchdog: AgeWatchdog | null;
+  /** The scheduler of the fiber that made the writer (the mock's, or the real one). */
+  readonly #scheduler: Scheduler = currentFiber().scheduler;
+
+  constructor(sink: Sink, opts: EngineOptions) {
+    this.#sink = sink;
+    const { tryWrite, flushed } = sink;
+    // The synchronous path needs both halves of the contract: the write, and the wait for it
+    this.#tryWrite =
+      typeof tryWrite === "function" && typeof flushed === "function" ? tryWrite : null;
+    this.#opts = opts;
+    this.#watchdog = opts.bufferAgeLimit === Infinity ? null : AgeWatchdog.of(opts.clock);
+  }
+
+  // The writer as the age watchdog sees it (no object of its own per writer)
+
+  /** @internal The buffer age limit in ms. */
+  get ageLimit(): number {
+    return this.#opts.bufferAgeLimit;
+  }
+
+  /** @internal Whether the age watchdog holds this writer (kept by the watchdog). */
+  watched = false;
+
+  /** @internal When the oldest unwritten byte was written (clock ms), or NaN. */
+  oldestUnflushed(): number {
+    if (this.#written < this.#taken) return this.#inflightSince;
+    if (this.#taken < this.#queued) return this.#pendingSince;
+    return Number.NaN;
+  }
+
+  /** @internal The age limit is passed: the writer fails. */
+  expire(now: number, oldest: number): void {
+    const e = new WriterBufferAgeExceeded(
+      this.#opts.bufferAgeLimit,
+      now - oldest,
+      this.pendingBytes,
+      this.#peer(),
+    );
+    this.#fail(e);
+  }
+
+  #peer(): string | undefined {
+    const p = this.#opts.peer;
+    return typeof p === "function" ? p() : p;
+  }
+
+  /** Whether the writer was closed (or aborted); it may still have data to write. */
+  get isClosed(): boolean {
+    return this.#state !== "open";
+  }
+
+  /** The bytes written to the writer that the sink has not taken yet. */
+  get pendingBytes(): number {
+    return this.#queued - this.#written;
+  }
+
+  /** The bytes the sink has taken since the writer was made. */
+  get bytesWritten(): number {
+    return this.#written;
+  }
+
+  /** The cause the writer was aborted with (`undefined` if it was not, or without one). */
+  get abortCause(): unknown {
+    return this.#abortCause;
+  }
+
+  /** Throws unless the writer takes writes. */
+  protected writable(): void {
+    if (this.#state !== "open") throw new Error("cannot write to closed writer");
+  }
+
+  /** The view of the current buffer, for the numeric writes (made on first use). */
+  protected view(): DataView {
+    let v = this.#view;
+    if (v === null) {
+      const b = this.buf;
+      v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      this.#view = v;
+    }
+    return v;
+  }
+
+  /**
+   * Makes room for `len` more bytes at `pos`, starting a new buffer if they do not fit (as Eio's
+   * `ensure_space`, a new buffer is as large as the current one, or `len` if larger).
+   */
+  protected ensureSpace(len: number): void {
+    if (this.buf.length - this.pos >= len) return;
+    this.#seal();
+    const cur = this.buf.length;
+    const size = this.#opts.initialSize;
+    const usual =
+      size === undefined
+        ? cur === 0
+          ? FIRST_SIZE
+          : BUSY_SIZE
+        : cur === 0
+          ? size
+          : Math.min(cur, Math.max(size, 65536));
+    this.buf = Buffer.allocUnsafe(Math.max(usual, len));
+    this.#view = null;
+    this.#start = 0;
+    this.pos = 0;
+  }
+
+  /** Whether a write of `len` bytes should get a buffer of its own rather than share one. */
+  protected isLarge(len: number): boolean {
+    return this.#opts.initialSize === undefined && len > SMALL_WRITE;
+  }
+
+  /** Reserves `len` bytes of the buffer and returns where they start; the caller fills them. */
+  protected reserve(len: number): number {
+    this.writable();
+    this.ensureSpace(len);
+    const at = this.pos;
+    this.pos = at + len;
+    this.added(len);
+    return at;
+  }
+
+  /** Queues `bytes` as they are, after what the buffer holds (the caller keeps them unchanged). */
+  protected queue(bytes: Uint8Array): void {
+    this.#seal();
+    this.#chunks.push(bytes);
+    this.added(bytes.length);
+  }
+
+  /**
+   * Accounts for `n` more bytes (already in the buffer or queued): checks the bound, starts the
+   * age clock, and makes the flush due.
+   * @throws WriterBufferLimitExceeded past `maxUnflushed` (the writer fails with it).
+   */
+  protected added(n: number): void {
+    const unflushed = this.#queued + n - this.#written;
+    if (unflushed > this.#opts.maxUnflushed) {
+      const e = new WriterBufferLimitExceeded(this.#opts.maxUnflushed, unflushed, this.#peer());
+      this.#fail(e);
+      throw e;
+    }
+    const dog = this.#watchdog;
+    if (dog !== null && this.#taken === this.#queued) {
+      const since = this.#opts.clock.now();
+      this.#pendingSince = since;
+      dog.add(this, since);
+    }
+    this.#queued += n;
+    if (!this.#scheduled && !this.#draining) {
+      this.#scheduled = true;
+      const sched = this.#scheduler;
+      // The mock queues the flush behind the fibers that can run (Eio's writer fiber runs once
+      // the writing fiber waits); for real, a reaction on a settled promise (cheaper than
+      // queueMicrotask) runs it once this turn's writes are made.
+      if (sched.wake !== undefined) sched.wake(this.#flushNow);
+      else void RESOLVED.then(this.#flushNow);
+    }
+  }
+
+  /** Moves the buffer's unqueued bytes to the chunk list (the buffer keeps its free space). */
+  #seal(): void {
+    if (this.pos > this.#start) {
+      this.#chunks.push(this.buf.subarray(this.#start, this.pos));
+      this.#start = this.pos;
+    }
+  }
+
+  /** Hands everything queued to the sink's next write: returns the buffers. */
+  #take(): Uint8Array[] {
+    this.#seal();
+    const bufs = this.#chunks;
+    this.#chunks = this.#spare;
+    this.#taken = this.#queued;
+    this.#inflightSince = this.#pendingSince;
+    return bufs;
+  }
+
+  /** The sink took `bufs`, up to byte `end`: wakes who waited for it; idle, gives memory back. */
+  #took(bufs: Uint8Array[], end: number): void {
+    bufs.length = 0;
+    this.#spare = bufs;
+    this.#written = end;
+    const flushes = this.#flushes;
+    if (flushes.length > 0) {
+      let done = 0;
+      while (done < flushes.length && (flushes[done] as Waiter).threshold <= end) done++;
+      if (done > 0) for (const f of flushes.splice(0, done)) f.resolve();
+    }
+    if (this.#readyWaiters.length > 0 && this.pendingBytes <= this.#opts.maxBuffered) {
+      for (const r of this.#readyWaiters.splice(0)) r.resolve();
+    }
+    if (this.#taken === this.#queued) {
+      this.buf = EMPTY;
+      this.#view = null;
+      this.#start = 0;
+      this.pos = 0;
+      this.#watchdog?.idle(this);
+    }
+  }
+
+  /** The flush made due by a write: synchronous when the sink can take everything at once. */
+  readonly #flushNow = (): void => {
+    this.#scheduled = false;
+    if (this.#draining || this.#state === "aborted" || this.#taken === this.#queued) return;
+    const bufs = this.#take();
+    const end = this.#queued;
+    const tryWrite = this.#tryWrite;
+    if (tryWrite === null) {
+      this.#startDrain(bufs, end, false);
+      return;
+    }
+    let done: boolean;
+    try {
+      done = tryWrite.call(this.#sink, bufs);
+    } catch (e) {
+      this.#fail(e);
+      return;
+    }
+    if (done) this.#took(bufs, end);
+    else this.#startDrain(bufs, end, true);
+  };
+
+  /** Starts the drain loop in a fiber of the switch, or of the writer's own root context. */
+  #startDrain(bufs: Uint8Array[], end: number, handed: boolean): void {
+    this.#draining = true;
+    const sw = this.#opts.sw;
+    if (sw === null) {
+      runInFiber({ ...currentFiber(), cc: DRAIN_CONTEXT }, () => {
+        // #drain has failed the writer (and told onError) before it rejects
+        this.#drain(bufs, end, handed).catch(ignore);
+      });
+      return;
+    }
+    let started = false;
+    try {
+      sw.forkDaemon(() => {
+        started = true;
+        return this.#drain(bufs, end, handed);
+      });
+    } catch {}
+    // The switch is off (or finished): nothing will write, so nothing waits in vain
+    if (!started) {
+      this.#draining = false;
+      this.abort(sw.cancelContext.reason);
+    }
+  }
+
+  /**
+   * Writes `bufs` (or, if `handed`, waits until the sink has them), then what was written
+   * meanwhile, until the writer is idle.
+   * @throws the sink's error (after failing the writer with it).
+   */
+  async #drain(bufs: Uint8Array[], end: number, handed: boolean): Promise<void> {
+    const sink = this.#sink;
+    const tryWrite = this.#tryWrite;
+    try {
+      if (handed) await (sink.flushed as () => Promise<void>).call(sink);
+      else await sink.write(bufs);
+      for (;;) {
+        if (this.#state === "aborted") return;
+        this.#took(bufs, end);
+        if (this.#taken === this.#queued) return;
+        bufs = this.#take();
+        end = this.#queued;
+        if (tryWrite === null) await sink.write(bufs);
+        else if (!tryWrite.call(sink, bufs)) {
+          await (sink.flushed as () => Promise<void>).call(sink);
+        }
+      }
+    } catch (e) {
+      this.#fail(e);
+      throw e;
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  /** The writer failed by itself: aborts it and tells `onError` (once). */
+  #fail(e: unknown): void {
+    if (this.#state === "aborted") return;
+    this.abort(e);
+    this.#opts.onError?.(e);
+  }
+
+  /**
+   * Waits until everything written so far has been taken by the sink (`sink.write` resolved).
+   * Resolves at once if nothing is pending (even after an abort).
+   * @throws FlushAborted if the writer is aborted with data pending (its sink failed, its switch
+   *   finished, or `abort` was called).
+   * @throws Cancelled if the calling fiber (or `opts.signal`) is cancelled first.
+   * @example
+   * ```ts
+   * w.string("PING\r\n");
+   * await w.flush();
+   * ```
+   */
+  flush(opts?: { readonly signal?: AbortSignal | undefined }): Promise<void> {
+    // The flush due at the end of this turn happens now: when the sink takes it all at once
+    // (the usual case for a socket), `write(); await flush()` costs no promise of ours.
+    if (this.#scheduled && this.#tryWrite !== null) this.#flushNow();
+    if (this.#written === this.#queued) return RESOLVED;
+    if (this.#state === "aborted") {
+      return Promise.reject(new FlushAborted({ cause: this.#abortCause }));
+    }
+    // What was written before the flush goes as a buffer of its own (Eio's `flush_buffer`)
+    this.#seal();
+    return this.#wait(this.#flushes, this.#queued, opts?.signal);
+  }
+
+  /**
+   * Waits until at most `maxBuffered` bytes are pending (at once if so already): the
+   * backpressure of a writer with a `maxBuffered` limit.
+   * @throws FlushAborted if the writer is aborted first.
+   * @throws Cancelled if the calling fiber (or `opts.signal`) is cancelled first.
+   * @example
+   * ```ts
+   * for (const row of rows) {
+   *   w.string(`${row}\n`);
+   *   await w.ready();
+   * }
+   * ```
+   */
+  ready(opts?: { readonly signal?: AbortSignal | undefined }): Promise<void> {
+    if (this.#state === "aborted") {
+      return Promise.reject(new FlushAborted({ cause: this.#abortCause }));
+    }
+    if (this.pendingBytes <= this.#opts.maxBuffered) return RESOLVED;
+    return this.#wait(this.#readyWaiters, 0, opts?.signal);
+  }
+
+  #wait(list: Waiter[], threshold: number, signal: AbortSignal | undefined): Promise<void> {
+    return suspend<void>((resolve, reject) => {
+      const waiter: Waiter = { threshold, resolve, reject };
+      list.push(waiter);
+      return () => {
+        const i = list.indexOf(waiter);
+        if (i >= 0) list.splice(i, 1);
+      };
+    }, signal);
+  }
+
+  /** Closes the writer for writing: later writes throw; what was written still goes out. */
+  protected closeWrites(): void {
+    if (this.#state === "open") this.#state = "closed";
+  }
+
+  /**
+   * Closes the writer and drops what is not written yet: pending and later flushes reject with
+   * `FlushAborted` (with `cause`). A drain in progress stops after its write.
+   * @example
+   * ```ts
+   * w.abort(new Error("peer went away"));
+   * ```
+   */
+  abort(cause?: unknown): void {
+    if (this.#state !== "aborted") {
+      this.#state = "aborted";
+      this.#abortCause = cause;
+      this.#chunks = [];
+      this.buf = EMPTY;
+      this.#view = null;
+      this.#start = 0;
+      this.pos = 0;
+      this.#taken = this.#queued;
+      this.#watchdog?.leave(this);
+    }
+    const err = (): FlushAborted => new FlushAborted({ cause: this.#abortCause });
+    for (const f of this.#flushes.splice(0)) f.reject(err());
+    for (const r of this.#readyWaiters.splice(0)) r.reject(err());
+  }
+}
