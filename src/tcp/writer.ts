@@ -13,7 +13,13 @@ import {
   IoError,
   monoClock,
 } from "../core/index.ts";
-import { BufWriter, DEFAULT_MAX_UNFLUSHED, FlushAborted } from "../flow/buf-write/index.ts";
+import {
+  checkOptions,
+  DEFAULT_MAX_UNFLUSHED,
+  type EngineOptions,
+  FlushAborted,
+  WriteEngine,
+} from "../flow/buf-write/index.ts";
 import type { Sink } from "../flow/types.ts";
 
 /**
@@ -115,11 +121,9 @@ export function checkBufferAgeLimit(limit: unknown, name = "bufferAgeLimit"): nu
  * }, { onHandlerError: "raise" });
  * ```
  */
-export class Writer implements AsyncDisposable {
-  readonly #w: BufWriter;
+export class Writer extends WriteEngine implements AsyncDisposable {
   readonly #closeTarget: (() => Promise<void>) | undefined;
   readonly #clock: Clock;
-  readonly #ageLimit: number;
   readonly #onError: ((err: unknown) => void) | undefined;
   #failed = false;
   #error: unknown = undefined;
@@ -131,46 +135,33 @@ export class Writer implements AsyncDisposable {
    *   its `atMost` is not > 0, or `maxBuffered` is not a count.
    */
   constructor(sink: Sink, opts: WriterOptions = {}) {
-    if (typeof sink?.write !== "function") {
-      throw new TypeError(`sink must be a Sink (with write), got ${show(sink)}`);
-    }
+    super(sink, writerOptions(sink, opts));
     this.#clock = opts.clock ?? monoClock;
-    this.#ageLimit = checkBufferAgeLimit(opts.bufferAgeLimit ?? DEFAULT_BUFFER_AGE_LIMIT);
     this.#onError = opts.onError;
     this.#closeTarget =
       opts.close ??
       (typeof (sink as { close?: unknown }).close === "function"
         ? () => (sink as unknown as { close(): Promise<void> }).close()
         : undefined);
-    this.#w = BufWriter.detached(sink, {
-      maxUnflushed:
-        opts.maxBuffered === undefined
-          ? DEFAULT_WRITER_MAX_BUFFERED
-          : checkCount("maxBuffered", opts.maxBuffered),
-      bufferAgeLimit: this.#ageLimit,
-      clock: this.#clock,
-      peer: opts.peer,
-      onError: this.#failedBy,
-    });
   }
 
-  /** The BufWriter failed by itself (its sink, its age, its bound). */
-  readonly #failedBy = (e: unknown): void => {
+  /** The engine failed by itself (its sink, its age, its bound). */
+  protected override failed(e: unknown): void {
     if (this.#failed) return;
     this.#failed = true;
     this.#error = e;
     // A failure while closing is close()'s to report
     if (this.#closing === null) this.#onError?.(e);
-  };
+  }
 
   /** How many bytes have been written and not yet flushed (Async's `bytes_to_write`). */
   get bytesToWrite(): number {
-    return this.#w.pendingBytes;
+    return this.unwritten;
   }
 
   /** How many bytes have been flushed to the sink since the writer was made. */
   get bytesFlushed(): number {
-    return this.#w.bytesWritten;
+    return this.written;
   }
 
   /** Whether `close()` has been called. */
@@ -203,8 +194,8 @@ export class Writer implements AsyncDisposable {
    */
   write(data: string | Uint8Array): void {
     if (this.#failed || this.#closing !== null) throw this.#unusable("write");
-    if (typeof data === "string") this.#w.string(data);
-    else if (data instanceof Uint8Array) this.#w.bytes(data);
+    if (typeof data === "string") this.writeString(data);
+    else if (data instanceof Uint8Array) this.writeBytes(data);
     else throw new TypeError(`data must be a string or a Uint8Array, got ${show(data)}`);
   }
 
@@ -221,8 +212,8 @@ export class Writer implements AsyncDisposable {
     if (typeof line !== "string") {
       throw new TypeError(`line must be a string, got ${show(line)}`);
     }
-    this.#w.string(line);
-    this.#w.string("\n");
+    this.writeString(line);
+    this.writeString("\n");
   }
 
   /**
@@ -241,7 +232,7 @@ export class Writer implements AsyncDisposable {
     if (!(bytes instanceof Uint8Array)) {
       throw new TypeError(`bytes must be a Uint8Array, got ${show(bytes)}`);
     }
-    this.#w.scheduleBytes(bytes);
+    if (bytes.length > 0) this.queue(bytes);
   }
 
   /**
@@ -257,16 +248,11 @@ export class Writer implements AsyncDisposable {
    */
   flushed(): Promise<void> {
     if (this.#failed) return Promise.reject(this.#error);
-    const p = this.#w.flush();
+    const p = this.flushUnwritten(undefined);
     // The usual case (the kernel took it all): the settled promise, no reaction of ours
-    if (this.#w.pendingBytes === 0 && !this.#failed) return p;
-    return p.then(undefined, this.#unwrap);
+    if (this.unwritten === 0 && !this.#failed) return p;
+    return p.then(undefined, unwrapAborted);
   }
-
-  /** A flush of an aborted BufWriter rejects with FlushAborted: the Writer's callers get why. */
-  readonly #unwrap = (e: unknown): never => {
-    throw e instanceof FlushAborted ? e.cause : e;
-  };
 
   /**
    * Flushes, then closes the writer and what it writes to (for a Tcp connection: the socket).
@@ -291,12 +277,12 @@ export class Writer implements AsyncDisposable {
   }
 
   async #close(force: number): Promise<void> {
-    const w = this.#w;
-    if (!this.#failed && w.pendingBytes > 0) {
+    this.closeWrites();
+    if (!this.#failed && this.unwritten > 0) {
       await Cancel.protect(() => this.#flushWithin(force));
     }
     // Whatever is left is dropped; flushes still waiting learn why
-    w.abort(this.#failed ? this.#error : this.#unusable("flushed"));
+    this.abortWith(this.#failed ? this.#error : this.#unusable("flushed"));
     const target = this.#closeTarget;
     if (target !== undefined) await target();
     if (this.#failed) throw this.#error;
@@ -306,7 +292,7 @@ export class Writer implements AsyncDisposable {
   async #flushWithin(ms: number): Promise<void> {
     const flushed = async (): Promise<void> => {
       try {
-        await this.#w.close();
+        await this.flushUnwritten(undefined);
       } catch {}
     };
     if (ms === Infinity) await flushed();
@@ -314,13 +300,13 @@ export class Writer implements AsyncDisposable {
   }
 
   /** `writer (12 bytes to write, open, buffer age limit 2m)`. */
-  toString(): string {
-    const age = this.#ageLimit === Infinity ? "unlimited" : formatSpan(this.#ageLimit);
+  override toString(): string {
+    const age = this.ageLimit === Infinity ? "unlimited" : formatSpan(this.ageLimit);
     const state = this.#failed
       ? "failed"
       : this.#closing === null
         ? "open"
-        : this.#w.pendingBytes > 0
+        : this.unwritten > 0
           ? "closing"
           : "closed";
     return `writer (${this.bytesToWrite} bytes to write, ${state}, buffer age limit ${age})`;
@@ -330,4 +316,29 @@ export class Writer implements AsyncDisposable {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** A flush of an aborted engine rejects with FlushAborted: a Writer's callers get why. */
+function unwrapAborted(e: unknown): never {
+  throw e instanceof FlushAborted ? e.cause : e;
+}
+
+/**
+ * The engine options of a Writer.
+ * @throws as the Writer's constructor.
+ */
+function writerOptions(sink: Sink, opts: WriterOptions): EngineOptions {
+  if (typeof sink?.write !== "function") {
+    throw new TypeError(`sink must be a Sink (with write), got ${show(sink)}`);
+  }
+  const checked = checkOptions({
+    maxUnflushed:
+      opts.maxBuffered === undefined
+        ? DEFAULT_WRITER_MAX_BUFFERED
+        : checkCount("maxBuffered", opts.maxBuffered),
+    bufferAgeLimit: checkBufferAgeLimit(opts.bufferAgeLimit ?? DEFAULT_BUFFER_AGE_LIMIT),
+    clock: opts.clock,
+    peer: opts.peer,
+  });
+  return { ...checked, sw: null };
 }

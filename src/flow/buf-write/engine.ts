@@ -39,8 +39,6 @@ export interface EngineOptions {
   readonly clock: Clock;
   /** Who is written to, for error messages. */
   readonly peer: string | (() => string) | undefined;
-  /** Called once when the writer fails by itself (its sink, a bound), with the cause. */
-  readonly onError: ((err: unknown) => void) | undefined;
   /** The switch whose fibers drain to the sink (they fail it if the sink does); `null`: none. */
   readonly sw: Switch | null;
 }
@@ -63,13 +61,28 @@ const FIRST_SIZE = 512;
 
 const EMPTY = Buffer.alloc(0);
 const ignore = (): void => {};
+
+/**
+ * The writers whose flush is due at the end of this turn (real schedulers): one reaction for
+ * all of them, and no closure per writer.
+ */
+let due: WriteEngine[] = [];
+let spareDue: WriteEngine[] = [];
+const flushDue = (): void => {
+  const ws = due;
+  due = spareDue;
+  for (let i = 0; i < ws.length; i++) (ws[i] as WriteEngine).flushNow();
+  ws.length = 0;
+  spareDue = ws;
+};
 const RESOLVED: Promise<void> = Promise.resolve();
 /** The drains of a writer with no switch belong to no caller: a root, never cancelled. */
 const DRAIN_CONTEXT = new CancelContext(null);
 
 /**
- * The buffer, the flush and the bounds of a buffered writer; the typed writes are the
- * subclass's (`BufWriter`), which fills what {@link reserve} returns.
+ * The buffer, the flush and the bounds of a buffered writer. Its two faces are subclasses:
+ * `BufWriter` (Eio's typed writes, which fill what {@link reserve} returns) and `Tcp.Writer`
+ * (Async's names); each makes public what its API has.
  */
 export abstract class WriteEngine implements Watched {
   /** The current buffer: `[#start, #pos)` is written and not yet queued; `#pos..` is free. */
@@ -132,7 +145,7 @@ export abstract class WriteEngine implements Watched {
     const e = new WriterBufferAgeExceeded(
       this.#opts.bufferAgeLimit,
       now - oldest,
-      this.pendingBytes,
+      this.unwritten,
       this.#peer(),
     );
     this.#fail(e);
@@ -143,25 +156,26 @@ export abstract class WriteEngine implements Watched {
     return typeof p === "function" ? p() : p;
   }
 
-  /** Whether the writer was closed (or aborted); it may still have data to write. */
-  get isClosed(): boolean {
+  /** Whether writes are refused (closed, or aborted); data may still be going out. */
+  protected get writesClosed(): boolean {
     return this.#state !== "open";
   }
 
   /** The bytes written to the writer that the sink has not taken yet. */
-  get pendingBytes(): number {
+  protected get unwritten(): number {
     return this.#queued - this.#written;
   }
 
   /** The bytes the sink has taken since the writer was made. */
-  get bytesWritten(): number {
+  protected get written(): number {
     return this.#written;
   }
 
-  /** The cause the writer was aborted with (`undefined` if it was not, or without one). */
-  get abortCause(): unknown {
-    return this.#abortCause;
-  }
+  /**
+   * Called once when the writer fails by itself (its sink failed, or a bound was passed), after
+   * it was aborted with `cause`. Nothing by default.
+   */
+  protected failed(_cause: unknown): void {}
 
   /** Throws unless the writer takes writes. */
   protected writable(): void {
@@ -207,6 +221,35 @@ export abstract class WriteEngine implements Watched {
     return this.#opts.initialSize === undefined && len > SMALL_WRITE;
   }
 
+  /** Writes the UTF-8 encoding of `s` (the caller has checked that writes are open). */
+  protected writeString(s: string): void {
+    const max = s.length * 3; // a UTF-16 code unit never takes more than 3 bytes
+    if (max === 0) return;
+    if (this.isLarge(max)) {
+      this.queue(Buffer.from(s, "utf8"));
+      return;
+    }
+    // Count exactly only when the bound may not fit
+    if (this.buf.length - this.pos < max) this.ensureSpace(Buffer.byteLength(s, "utf8"));
+    const n = this.buf.write(s, this.pos, "utf8");
+    this.pos += n;
+    this.added(n);
+  }
+
+  /** Writes a copy of `bytes` (the caller has checked that writes are open). */
+  protected writeBytes(bytes: Uint8Array): void {
+    const len = bytes.length;
+    if (len === 0) return;
+    if (this.isLarge(len)) {
+      const copy = Buffer.allocUnsafe(len);
+      copy.set(bytes);
+      this.queue(copy);
+      return;
+    }
+    const at = this.reserve(len);
+    this.buf.set(bytes, at);
+  }
+
   /** Reserves `len` bytes of the buffer and returns where they start; the caller fills them. */
   protected reserve(len: number): number {
     this.writable();
@@ -249,8 +292,8 @@ export abstract class WriteEngine implements Watched {
       // The mock queues the flush behind the fibers that can run (Eio's writer fiber runs once
       // the writing fiber waits); for real, a reaction on a settled promise (cheaper than
       // queueMicrotask) runs it once this turn's writes are made.
-      if (sched.wake !== undefined) sched.wake(this.#flushNow);
-      else void RESOLVED.then(this.#flushNow);
+      if (sched.wake !== undefined) sched.wake(() => this.flushNow());
+      else if (due.push(this) === 1) void RESOLVED.then(flushDue);
     }
   }
 
@@ -283,7 +326,7 @@ export abstract class WriteEngine implements Watched {
       while (done < flushes.length && (flushes[done] as Waiter).threshold <= end) done++;
       if (done > 0) for (const f of flushes.splice(0, done)) f.resolve();
     }
-    if (this.#readyWaiters.length > 0 && this.pendingBytes <= this.#opts.maxBuffered) {
+    if (this.#readyWaiters.length > 0 && this.unwritten <= this.#opts.maxBuffered) {
       for (const r of this.#readyWaiters.splice(0)) r.resolve();
     }
     if (this.#taken === this.#queued) {
@@ -295,8 +338,12 @@ export abstract class WriteEngine implements Watched {
     }
   }
 
-  /** The flush made due by a write: synchronous when the sink can take everything at once. */
-  readonly #flushNow = (): void => {
+  /**
+   * @internal The flush made due by a write (run by the scheduler, or by {@link flushUnwritten}
+   * when it is sooner): synchronous when the sink can take everything at once.
+   */
+  flushNow(): void {
+    if (!this.#scheduled) return;
     this.#scheduled = false;
     if (this.#draining || this.#state === "aborted" || this.#taken === this.#queued) return;
     const bufs = this.#take();
@@ -315,7 +362,7 @@ export abstract class WriteEngine implements Watched {
     }
     if (done) this.#took(bufs, end);
     else this.#startDrain(bufs, end, true);
-  };
+  }
 
   /** Starts the drain loop in a fiber of the switch, or of the writer's own root context. */
   #startDrain(bufs: Uint8Array[], end: number, handed: boolean): void {
@@ -323,7 +370,7 @@ export abstract class WriteEngine implements Watched {
     const sw = this.#opts.sw;
     if (sw === null) {
       runInFiber({ ...currentFiber(), cc: DRAIN_CONTEXT }, () => {
-        // #drain has failed the writer (and told onError) before it rejects
+        // #drain has failed the writer (and told `failed`) before it rejects
         this.#drain(bufs, end, handed).catch(ignore);
       });
       return;
@@ -338,7 +385,7 @@ export abstract class WriteEngine implements Watched {
     // The switch is off (or finished): nothing will write, so nothing waits in vain
     if (!started) {
       this.#draining = false;
-      this.abort(sw.cancelContext.reason);
+      this.abortWith(sw.cancelContext.reason);
     }
   }
 
@@ -372,57 +419,43 @@ export abstract class WriteEngine implements Watched {
     }
   }
 
-  /** The writer failed by itself: aborts it and tells `onError` (once). */
+  /** The writer failed by itself: aborts it and tells {@link failed} (once). */
   #fail(e: unknown): void {
     if (this.#state === "aborted") return;
-    this.abort(e);
-    this.#opts.onError?.(e);
+    this.abortWith(e);
+    this.failed(e);
   }
 
   /**
-   * Waits until everything written so far has been taken by the sink (`sink.write` resolved).
-   * Resolves at once if nothing is pending (even after an abort).
-   * @throws FlushAborted if the writer is aborted with data pending (its sink failed, its switch
-   *   finished, or `abort` was called).
-   * @throws Cancelled if the calling fiber (or `opts.signal`) is cancelled first.
-   * @example
-   * ```ts
-   * w.string("PING\r\n");
-   * await w.flush();
-   * ```
+   * Waits until everything written so far has been taken by the sink; at once if nothing is
+   * pending (even after an abort).
+   * @throws FlushAborted if the writer is aborted with data pending; Cancelled if the calling
+   *   fiber (or `signal`) is cancelled first.
    */
-  flush(opts?: { readonly signal?: AbortSignal | undefined }): Promise<void> {
+  protected flushUnwritten(signal: AbortSignal | undefined): Promise<void> {
     // The flush due at the end of this turn happens now: when the sink takes it all at once
     // (the usual case for a socket), `write(); await flush()` costs no promise of ours.
-    if (this.#scheduled && this.#tryWrite !== null) this.#flushNow();
+    if (this.#scheduled && this.#tryWrite !== null) this.flushNow();
     if (this.#written === this.#queued) return RESOLVED;
     if (this.#state === "aborted") {
       return Promise.reject(new FlushAborted({ cause: this.#abortCause }));
     }
     // What was written before the flush goes as a buffer of its own (Eio's `flush_buffer`)
     this.#seal();
-    return this.#wait(this.#flushes, this.#queued, opts?.signal);
+    return this.#wait(this.#flushes, this.#queued, signal);
   }
 
   /**
-   * Waits until at most `maxBuffered` bytes are pending (at once if so already): the
-   * backpressure of a writer with a `maxBuffered` limit.
-   * @throws FlushAborted if the writer is aborted first.
-   * @throws Cancelled if the calling fiber (or `opts.signal`) is cancelled first.
-   * @example
-   * ```ts
-   * for (const row of rows) {
-   *   w.string(`${row}\n`);
-   *   await w.ready();
-   * }
-   * ```
+   * Waits until at most `maxBuffered` bytes are pending (at once if so already).
+   * @throws FlushAborted if the writer is aborted first; Cancelled if the calling fiber (or
+   *   `signal`) is cancelled first.
    */
-  ready(opts?: { readonly signal?: AbortSignal | undefined }): Promise<void> {
+  protected readyFor(signal: AbortSignal | undefined): Promise<void> {
     if (this.#state === "aborted") {
       return Promise.reject(new FlushAborted({ cause: this.#abortCause }));
     }
-    if (this.pendingBytes <= this.#opts.maxBuffered) return RESOLVED;
-    return this.#wait(this.#readyWaiters, 0, opts?.signal);
+    if (this.unwritten <= this.#opts.maxBuffered) return RESOLVED;
+    return this.#wait(this.#readyWaiters, 0, signal);
   }
 
   #wait(list: Waiter[], threshold: number, signal: AbortSignal | undefined): Promise<void> {
@@ -444,12 +477,8 @@ export abstract class WriteEngine implements Watched {
   /**
    * Closes the writer and drops what is not written yet: pending and later flushes reject with
    * `FlushAborted` (with `cause`). A drain in progress stops after its write.
-   * @example
-   * ```ts
-   * w.abort(new Error("peer went away"));
-   * ```
    */
-  abort(cause?: unknown): void {
+  protected abortWith(cause: unknown): void {
     if (this.#state !== "aborted") {
       this.#state = "aborted";
       this.#abortCause = cause;

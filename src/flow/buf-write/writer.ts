@@ -4,9 +4,8 @@
  * and, for `Tcp.Writer`, a writer with no switch).
  * @module
  */
-import { Buffer } from "node:buffer";
 import { checkCount, checkDuration } from "../../core/checks.ts";
-import { type Clock, monoClock, Switch } from "../../core/index.ts";
+import { type BlockingOptions, type Clock, monoClock, Switch } from "../../core/index.ts";
 import { checkBytes, describeValue } from "../bytes.ts";
 import type { Closable, Sink } from "../types.ts";
 import { type EngineOptions, WriteEngine } from "./engine.ts";
@@ -43,10 +42,9 @@ export interface BufWriteOptions {
   readonly clock?: Clock | undefined;
 }
 
-/** @internal What `Tcp.Writer` adds: who is written to, and where a failure goes. */
+/** @internal What `Tcp.Writer` adds: who is written to, for error messages. */
 export interface DetachedOptions extends BufWriteOptions {
   readonly peer?: string | (() => string) | undefined;
-  readonly onError?: ((err: unknown) => void) | undefined;
 }
 
 function checkBig(name: string, v: bigint | number, signed: boolean): bigint {
@@ -68,13 +66,13 @@ function checkInt(name: string, v: number, min: number, max: number): void {
 }
 
 /** The engine's options but its switch, checked. */
-type CheckedOptions = Omit<EngineOptions, "sw">;
+export type CheckedOptions = Omit<EngineOptions, "sw">;
 
 /**
  * Checks a writer's options and fills in the defaults.
  * @throws RangeError/TypeError naming the option that is invalid, and its value.
  */
-function checkOptions(opts: DetachedOptions | undefined): CheckedOptions {
+export function checkOptions(opts: DetachedOptions | undefined): CheckedOptions {
   const size = opts?.initialSize;
   if (size !== undefined && (!Number.isInteger(size) || size <= 0)) {
     throw new RangeError(`initialSize must be an integer > 0, got ${String(size)}`);
@@ -90,11 +88,11 @@ function checkOptions(opts: DetachedOptions | undefined): CheckedOptions {
     bufferAgeLimit: checkDuration("bufferAgeLimit", opts?.bufferAgeLimit ?? Infinity, true),
     clock: opts?.clock ?? monoClock,
     peer: opts?.peer,
-    onError: opts?.onError,
   };
 }
 
-function checkSink(sink: Sink): void {
+/** @throws TypeError unless `sink` is a Sink. */
+export function checkSink(sink: Sink): void {
   if (typeof sink?.write !== "function") throw new TypeError("sink must be a Sink");
 }
 
@@ -166,15 +164,6 @@ export class BufWriter extends WriteEngine implements Closable {
   }
 
   /**
-   * @internal A writer that belongs to no switch (`Tcp.Writer`'s): its writes go out in a
-   * context of its own that is never cancelled, and a failure goes to `opts.onError`.
-   */
-  static detached(sink: Sink, opts: DetachedOptions): BufWriter {
-    checkSink(sink);
-    return new BufWriter(sink, checkOptions(opts), null);
-  }
-
-  /**
    * Writes the UTF-8 encoding of `s`.
    * @throws Error "cannot write to closed writer" after close or abort.
    * @throws TypeError if `s` is not a string.
@@ -186,17 +175,7 @@ export class BufWriter extends WriteEngine implements Closable {
   string(s: string): void {
     if (typeof s !== "string") throw new TypeError(`s must be a string, got ${describeValue(s)}`);
     this.writable();
-    const max = s.length * 3; // a UTF-16 code unit never takes more than 3 bytes
-    if (max === 0) return;
-    if (this.isLarge(max)) {
-      this.queue(Buffer.from(s, "utf8"));
-      return;
-    }
-    // Count exactly only when the bound may not fit
-    if (this.buf.length - this.pos < max) this.ensureSpace(Buffer.byteLength(s, "utf8"));
-    const n = this.buf.write(s, this.pos, "utf8");
-    this.pos += n;
-    this.added(n);
+    this.writeString(s);
   }
 
   /**
@@ -214,15 +193,7 @@ export class BufWriter extends WriteEngine implements Closable {
     checkInt("len", len, 0, bytes.length - off);
     this.writable();
     if (len === 0) return;
-    const part = len === bytes.length ? bytes : bytes.subarray(off, off + len);
-    if (this.isLarge(len)) {
-      const copy = Buffer.allocUnsafe(len);
-      copy.set(part);
-      this.queue(copy);
-      return;
-    }
-    const at = this.reserve(len);
-    this.buf.set(part, at);
+    this.writeBytes(len === bytes.length ? bytes : bytes.subarray(off, off + len));
   }
 
   /**
@@ -541,6 +512,61 @@ export class BufWriter extends WriteEngine implements Closable {
     if (typeof x !== "number") throw new TypeError(`x must be a number, got ${typeof x}`);
     const at = this.reserve(8);
     this.view().setFloat64(at, x, true);
+  }
+
+  /** Whether the writer was closed (or aborted); it may still have data to write. */
+  get isClosed(): boolean {
+    return this.writesClosed;
+  }
+
+  /** The bytes written to the writer that the sink has not taken yet. */
+  get pendingBytes(): number {
+    return this.unwritten;
+  }
+
+  /**
+   * Waits until everything written so far has been taken by the sink (`sink.write` resolved).
+   * Resolves at once if nothing is pending (even after an abort).
+   * @throws FlushAborted if the writer is aborted with data pending (its sink failed, its switch
+   *   finished, or `abort` was called).
+   * @throws Cancelled if the calling fiber (or `opts.signal`) is cancelled first.
+   * @example
+   * ```ts
+   * w.string("PING\r\n");
+   * await w.flush();
+   * ```
+   */
+  flush(opts?: BlockingOptions): Promise<void> {
+    return this.flushUnwritten(opts?.signal);
+  }
+
+  /**
+   * Waits until at most `maxBuffered` bytes are pending (at once if so already): the
+   * backpressure of a writer with a `maxBuffered` limit.
+   * @throws FlushAborted if the writer is aborted first.
+   * @throws Cancelled if the calling fiber (or `opts.signal`) is cancelled first.
+   * @example
+   * ```ts
+   * for (const row of rows) {
+   *   w.string(`${row}\n`);
+   *   await w.ready();
+   * }
+   * ```
+   */
+  ready(opts?: BlockingOptions): Promise<void> {
+    return this.readyFor(opts?.signal);
+  }
+
+  /**
+   * Closes the writer and drops what is not written yet: pending and later flushes reject with
+   * `FlushAborted` (with `cause`). The write in progress, if any, is the last.
+   * @example
+   * ```ts
+   * w.abort(new Error("peer went away"));
+   * ```
+   */
+  abort(cause?: unknown): void {
+    this.abortWith(cause);
   }
 
   /**
