@@ -2,7 +2,8 @@
  * A TLS echo server on weir — `run` + `net.listen` with `tls` + `Net.runServer` +
  * `Flow.copy` — with the test certificates. Prints `LISTENING <port>` once it accepts.
  *
- * Usage: `node bench/echo-weir-tls.ts [PORT]` (0, the default, picks a free port).
+ * Usage: `node bench/echo-weir-tls.ts [PORT] [--strict]` (0, the default, picks a free port;
+ * `--strict`: `tls.strictClose`, a stream cut without close_notify is an error).
  * @module
  */
 import { readFileSync } from "node:fs";
@@ -21,7 +22,11 @@ await run(async (env) => {
     const listener = await env.net.listen(Sockaddr.tcp("127.0.0.1", port), {
       sw,
       backlog: 4096,
-      tls: { cert: pem("server.crt"), key: pem("server.key") },
+      tls: {
+        cert: pem("server.crt"),
+        key: pem("server.key"),
+        strictClose: process.argv.includes("--strict"),
+      },
     });
     const addr = listener.listeningAddr;
     process.stdout.write(`LISTENING ${addr.type === "tcp" ? addr.port : 0}\n`);

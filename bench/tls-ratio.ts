@@ -18,7 +18,12 @@ const reps = Number(process.env.REPS ?? 4);
 const secs = process.env.SECS ?? "3";
 const idleN = Number(process.env.TLS_IDLE_N ?? 1000);
 const ca = resolve(root, "test/fixtures/tls/ca.crt");
-const servers = { weir: "bench/echo-weir-tls.ts", raw: "bench/raw-tls-echo.mjs" } as const;
+// `strict`: the same weir server with `tls.strictClose` (a truncated stream is an error)
+const servers = {
+  weir: ["bench/echo-weir-tls.ts"],
+  strict: ["bench/echo-weir-tls.ts", "--strict"],
+  raw: ["bench/raw-tls-echo.mjs"],
+} as const;
 type Side = keyof typeof servers;
 const loads: Array<[string, string[], string]> = [
   ["pp50", ["--mode", "pingpong", "--connections", "50", "--size", "64"], "requestsPerS"],
@@ -27,7 +32,8 @@ const loads: Array<[string, string[], string]> = [
 ];
 
 async function startServer(side: Side): Promise<[ChildProcess, number]> {
-  const child = spawn(process.execPath, [resolve(root, servers[side]), "0"], {
+  const [script, ...flags] = servers[side];
+  const child = spawn(process.execPath, [resolve(root, script), "0", ...flags], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const port = await new Promise<number>((ok, fail) => {
@@ -37,7 +43,7 @@ async function startServer(side: Side): Promise<[ChildProcess, number]> {
       const m = /LISTENING (\d+)/.exec(out);
       if (m) ok(Number(m[1]));
     });
-    child.on("exit", (code) => fail(new Error(`${servers[side]} exited with ${code}`)));
+    child.on("exit", (code) => fail(new Error(`${script} exited with ${code}`)));
   });
   return [child, port];
 }
@@ -115,7 +121,7 @@ const push = (load: string, r: number): void => {
   ratios.set(load, list);
 };
 for (let rep = 0; rep < reps; rep++) {
-  const order: Side[] = rep % 2 === 0 ? ["weir", "raw"] : ["raw", "weir"];
+  const order: Side[] = rep % 2 === 0 ? ["weir", "strict", "raw"] : ["raw", "strict", "weir"];
   for (const [load, args, key] of loads) {
     const got = new Map<Side, number>();
     for (const side of order) {
@@ -127,6 +133,7 @@ for (let rep = 0; rep < reps; rep++) {
       }
     }
     push(load, (got.get("weir") ?? 0) / (got.get("raw") ?? 1));
+    push(`${load} strict`, (got.get("strict") ?? 0) / (got.get("raw") ?? 1));
   }
   const mem = new Map<Side, number>();
   for (const side of order) {
@@ -138,6 +145,7 @@ for (let rep = 0; rep < reps; rep++) {
     }
   }
   push("idleMem", (mem.get("weir") ?? 0) / (mem.get("raw") ?? 1));
+  push("idleMem strict", (mem.get("strict") ?? 0) / (mem.get("raw") ?? 1));
   process.stdout.write(
     `round ${rep + 1}: idle memory per TLS connection weir ${((mem.get("weir") ?? 0) / 1024).toFixed(1)} KiB, raw ${((mem.get("raw") ?? 0) / 1024).toFixed(1)} KiB\n`,
   );
@@ -146,8 +154,8 @@ for (const [load, list] of ratios) {
   const sorted = [...list].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
   const rounds = list.map((x) => x.toFixed(2)).join(" ");
-  const goal = load === "idleMem" ? "goal <= 1.10" : "goal >= 0.95";
+  const goal = load.startsWith("idleMem") ? "goal <= 1.10" : "goal >= 0.95";
   process.stdout.write(
-    `${load.padEnd(8)} weir-tls/raw-tls median ${median.toFixed(3)}  rounds ${rounds}  (${goal})\n`,
+    `${load.padEnd(15)} weir-tls/raw-tls median ${median.toFixed(3)}  rounds ${rounds}  (${goal})\n`,
   );
 }

@@ -9,8 +9,9 @@ import type { Duplex } from "node:stream";
 import { type SecureContext, TLSSocket, type TLSSocketOptions } from "node:tls";
 import type { TlsListenOptions, TlsServerContext } from "../net/types.ts";
 import { listenTls, type ServerTls, serverTls } from "../tls/options.ts";
-import { serverOverFlow } from "../tls/over-flow.ts";
-import { NodeStreamSocket, type StreamSocketInit } from "./stream-socket.ts";
+import { watchEnd } from "../tls/over-flow.ts";
+import { SocketDuplex } from "./socket-duplex.ts";
+import type { StreamSocketInit } from "./stream-socket.ts";
 import { NodeTlsSocket, type TlsSocketInit } from "./tls-socket.ts";
 
 /** The TLS side of a listening socket: its settings, and the wrapping of accepted sockets. */
@@ -66,13 +67,13 @@ export class TlsAcceptor {
 
   /**
    * Wraps an accepted connection; its handshake starts now, under the time limit. With
-   * `strictClose`, TLS runs over the weir socket through a JavaScript stream, which can tell
-   * a close_notify from a cut connection; otherwise natively over the socket's handle.
+   * `strictClose`, TLS runs over a thin JavaScript stream over the socket, which can tell a
+   * close_notify from a cut connection; otherwise natively over the socket's handle.
    */
   wrap(raw: Socket, init: StreamSocketInit): NodeTlsSocket {
     if (!this.#strictClose) return this.wrapNative(raw, init);
-    const plain = new NodeStreamSocket(raw, init);
-    return serverOverFlow(plain, (duplex) => this.wrapNative(duplex, init));
+    const duplex = new SocketDuplex(raw);
+    return watchEnd(duplex, () => this.wrapNative(duplex, init));
   }
 
   /** Wraps `raw` (a socket with a handle, or a stream over a weir flow) in `node:tls`. */

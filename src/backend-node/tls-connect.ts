@@ -1,41 +1,40 @@
 /**
  * `connectTls`: the Node backend's `net.connect(addr, { sw, tls })` — a TCP (or Unix)
- * connection that `node:tls` then wraps natively (TLS runs in C++ straight over the socket's
- * handle, with no JavaScript stream in between).
+ * connection that `node:tls` then wraps: natively (TLS runs in C++ straight over the socket's
+ * handle), or with `strictClose` over a thin JavaScript stream that tells a close_notify
+ * from a cut connection.
  * @module
  */
-import { type NetConnectOpts, Socket } from "node:net";
+import { Socket } from "node:net";
 import { type ConnectionOptions, connect as tlsConnect } from "node:tls";
 import type { StreamAddr } from "../net/sockaddr.ts";
 import type { ConnectOptions, TlsConnectOptions } from "../net/types.ts";
 import { type ClientTls, clientTls } from "../tls/options.ts";
-import { clientOverFlow } from "../tls/over-flow.ts";
+import { watchEnd } from "../tls/over-flow.ts";
 import { unixAddrOf } from "./native-addr.ts";
 import { connecting, connectOptions } from "./node-net.ts";
+import { SocketDuplex } from "./socket-duplex.ts";
 import { NodeStreamSocket } from "./stream-socket.ts";
 import { NodeTlsSocket } from "./tls-socket.ts";
 
-/** `strictClose`: a plain weir socket first, then TLS over it as over any flow. */
-async function strictTls(
-  raw: Socket,
-  addr: StreamAddr,
-  nodeOpts: NetConnectOpts,
-  cfg: ClientTls,
-  opts: ConnectOptions,
-): Promise<NodeTlsSocket> {
-  const plain = new NodeStreamSocket(raw, {
-    kind: addr.type,
-    peerAddr: addr,
-    localAddr: addr.type === "unix" ? unixAddrOf("") : undefined,
-  });
-  NodeStreamSocket.attach(plain, opts.sw);
-  try {
-    await connecting(raw, nodeOpts, opts.signal);
-  } catch (e) {
-    await plain.close();
-    throw e;
-  }
-  return finishClient(clientOverFlow(plain, cfg), opts);
+/** The TLS socket over `raw`, natively or (`strict`) over a JavaScript stream that sees the end. */
+function wrapClient(raw: Socket, addr: StreamAddr, cfg: ClientTls): NodeTlsSocket {
+  const make = (socket: Socket | SocketDuplex): NodeTlsSocket =>
+    new NodeTlsSocket(
+      // allowHalfOpen is passed on to the TLSSocket, though @types/node does not list it
+      tlsConnect({ ...cfg.options, socket, allowHalfOpen: true } as ConnectionOptions),
+      {
+        kind: addr.type,
+        peerAddr: addr,
+        localAddr: addr.type === "unix" ? unixAddrOf("") : undefined,
+        secureEvent: "secureConnect",
+        handshakeTimeout: cfg.handshakeTimeout,
+        serverName: cfg.options.servername,
+      },
+    );
+  if (!cfg.strictClose) return make(raw);
+  const duplex = new SocketDuplex(raw);
+  return watchEnd(duplex, () => make(duplex));
 }
 
 async function finishClient(sock: NodeTlsSocket, opts: ConnectOptions): Promise<NodeTlsSocket> {
@@ -60,21 +59,6 @@ export async function connectTls(addr: StreamAddr, opts: ConnectOptions): Promis
   const cfg = clientTls(tls, addr.type === "tcp" ? addr.host.toString() : undefined);
   const nodeOpts = connectOptions(addr, opts.bindTo);
   const raw = new Socket({ allowHalfOpen: true });
-  if (cfg.strictClose) return strictTls(raw, addr, nodeOpts, cfg, opts);
   await connecting(raw, nodeOpts, opts.signal);
-  // allowHalfOpen is passed on to the TLSSocket, though @types/node does not list it
-  const tlsSock = tlsConnect({
-    ...cfg.options,
-    socket: raw,
-    allowHalfOpen: true,
-  } as ConnectionOptions);
-  const sock = new NodeTlsSocket(tlsSock, {
-    kind: addr.type,
-    peerAddr: addr,
-    localAddr: addr.type === "unix" ? unixAddrOf("") : undefined,
-    secureEvent: "secureConnect",
-    handshakeTimeout: cfg.handshakeTimeout,
-    serverName: cfg.options.servername,
-  });
-  return finishClient(sock, opts);
+  return finishClient(wrapClient(raw, addr, cfg), opts);
 }

@@ -12,6 +12,20 @@ import type { TwoWay } from "../flow/types.ts";
 const READ_SIZE = 64 * 1024;
 
 /**
+ * A duplex under `node:tls` whose end `watchEnd` (`over-flow.ts`) watches: its owner may make
+ * the end wait, and may wait a turn of the event loop.
+ */
+export interface EndWatched {
+  /**
+   * Called when the underlying end of file comes: a promise makes the end wait for it (the TLS
+   * layer waits until its engine has taken every byte before).
+   */
+  beforeEnd: (() => Promise<void> | undefined) | null;
+  /** Calls `fn` on the next turn of the event loop. */
+  afterTurn(fn: () => void): void;
+}
+
+/**
  * A `Duplex` whose reads come from `flow` and whose writes go to it. Every operation on the
  * flow runs in the fiber context `ctx` (the one that set TLS up), so that on the mock backend
  * it is scheduled like any other fiber's. One read at a time, and only when Node asks for
@@ -22,7 +36,7 @@ const READ_SIZE = 64 * 1024;
  * done one `setImmediate` after its callback): after each hand-over, the mock backend is asked
  * (`Scheduler.hold`) not to take the quiet turns in between for a deadlock.
  */
-export class FlowDuplex extends Duplex {
+export class FlowDuplex extends Duplex implements EndWatched {
   readonly #flow: TwoWay;
   readonly #ctx: FiberContext;
   #reading = false;

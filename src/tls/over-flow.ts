@@ -4,6 +4,7 @@
  * option of `net.connect`/`net.listen` run on.
  * @module
  */
+import type { Duplex } from "node:stream";
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from "node:tls";
 import { NodeTlsSocket } from "../backend-node/tls-socket.ts";
 import { currentFiber } from "../core/index.ts";
@@ -12,7 +13,7 @@ import { currentEnvOpt } from "../net/env.ts";
 import { Sockaddr, type StreamAddr } from "../net/sockaddr.ts";
 import type { StreamSocket } from "../net/types.ts";
 import { truncatedError } from "./errors.ts";
-import { FlowDuplex } from "./flow-duplex.ts";
+import { type EndWatched, FlowDuplex } from "./flow-duplex.ts";
 import type { ClientTls } from "./options.ts";
 
 const unnamed = Sockaddr.unix("");
@@ -36,7 +37,7 @@ export function addrsOf(flow: TwoWay): { peer: StreamAddr; local: StreamAddr } {
  * back while the TLS socket is paused, the end is handed over only once the socket reads
  * again (or closes), one turn of the event loop later.
  */
-function watchEnd(duplex: FlowDuplex, wrap: () => NodeTlsSocket): NodeTlsSocket {
+export function watchEnd(duplex: Duplex & EndWatched, wrap: () => NodeTlsSocket): NodeTlsSocket {
   let tls: TLSSocket | null = null;
   let secure = false;
   const ended = (): boolean =>
