@@ -552,7 +552,8 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
     if (flushes?.waiting) flushes.failAll(err ?? closedError("write"));
     this.#pipeOut?.fail(e("copy"));
     this.#pipeIn?.fail(e("copy"));
-    this.#endBuffering(e("read"));
+    // An error costs a stack trace: made only for a wait that is there to take it
+    if (this.#buffering !== null) this.#endBuffering(e("read"));
     const idle = this.#idle;
     this.#idle = null;
     idle?.cancel();

@@ -281,8 +281,10 @@ export class Writer extends WriteEngine implements AsyncDisposable {
     if (!this.#failed && this.unwritten > 0) {
       await Cancel.protect(() => this.#flushWithin(force));
     }
-    // Whatever is left is dropped; flushes still waiting learn why
-    this.abortWith(this.#failed ? this.#error : this.#unusable("flushed"));
+    // Whatever is left is dropped; flushes still waiting learn why (an error costs a stack
+    // trace: made only when something was left)
+    if (this.#failed) this.abortWith(this.#error);
+    else this.abortWith(this.unwritten > 0 ? this.#unusable("flushed") : undefined);
     const target = this.#closeTarget;
     if (target !== undefined) await target();
     if (this.#failed) throw this.#error;
