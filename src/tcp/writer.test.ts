@@ -2,6 +2,7 @@ import { Buffer } from "node:buffer";
 import { describe, expect, test } from "vitest";
 import { IoError, monoClock, realClock } from "../core/index.ts";
 import { AgeWatchdog } from "../flow/buf-write/index.ts";
+import { TrySink } from "../flow/test-helpers/try-sink.ts";
 import { MockClock } from "../mock/clock.ts";
 import { WriterBufferAgeExceeded } from "./errors.ts";
 import { TestSink } from "./test-helpers/doubles.ts";
@@ -275,36 +276,6 @@ describe("Writer", () => {
     await w.close();
   });
 });
-
-/** A sink with a synchronous `tryWrite`, as a Node socket has: `full` makes it keep the data. */
-class TrySink {
-  readonly tries: string[] = [];
-  readonly writes: string[] = [];
-  full = false;
-  failNext: unknown = undefined;
-  #waiting: Array<() => void> = [];
-
-  tryWrite(bufs: readonly Uint8Array[]): boolean {
-    if (this.failNext !== undefined) throw this.failNext;
-    this.tries.push(Buffer.concat(bufs).toString());
-    return !this.full;
-  }
-
-  write(bufs: readonly Uint8Array[]): Promise<void> {
-    if (bufs.length > 0) this.writes.push(Buffer.concat(bufs).toString());
-    return this.flushed();
-  }
-
-  flushed(): Promise<void> {
-    if (!this.full) return Promise.resolve();
-    return new Promise((r) => this.#waiting.push(r));
-  }
-
-  drain(): void {
-    this.full = false;
-    for (const w of this.#waiting.splice(0)) w();
-  }
-}
 
 describe("Writer on a sink with tryWrite", () => {
   test("writes made together go out in one synchronous tryWrite", async () => {

@@ -1,0 +1,126 @@
+/**
+ * What BufWrite has from Async's Writer, now that both are one engine: the synchronous path on a
+ * sink with `tryWrite`, no buffer while idle, the bound on unflushed bytes and the age limit.
+ */
+import { describe, expect, test } from "vitest";
+import { Switch } from "../core/index.ts";
+import { MockClock } from "../mock/clock.ts";
+import {
+  AgeWatchdog,
+  BufWrite,
+  FlushAborted,
+  WriterBufferAgeExceeded,
+  WriterBufferLimitExceeded,
+} from "./buf-write/index.ts";
+import { TrySink } from "./test-helpers/try-sink.ts";
+
+const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+const caught = (fn: () => void): unknown => {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  throw new Error("did not throw");
+};
+
+describe("BufWrite on one engine with Tcp.Writer", () => {
+  test("BufWriter on a sink with tryWrite: a turn's writes go out in one synchronous tryWrite; flush() waits only when the sink keeps data", async () => {
+    const sink = new TrySink();
+    await Switch.run(async (sw) => {
+      const w = BufWrite.create(sink, { sw });
+      w.string("hello, ");
+      w.string("world\n");
+      expect(sink.tries).toEqual([]);
+      const p = w.flush();
+      // The due flush ran inside flush(): the kernel (here, the sink) took it at once
+      expect(sink.tries).toEqual(["hello, world\n"]);
+      expect(w.pendingBytes).toBe(0);
+      await p;
+      sink.full = true;
+      w.string("a");
+      let done = false;
+      const f = w.flush().then(() => {
+        done = true;
+      });
+      w.string("b");
+      await settle();
+      expect(done).toBe(false);
+      expect(w.pendingBytes).toBe(2);
+      sink.drain();
+      await f;
+      await w.flush();
+      expect(sink.tries).toEqual(["hello, world\n", "a", "b"]);
+      expect(sink.writes).toEqual([]);
+      await w.close();
+    });
+  });
+
+  test("BufWriter maxUnflushed: a write past the bound fails the writer with WriterBufferLimitExceeded, its flushes with FlushAborted", async () => {
+    const sink = new TrySink();
+    sink.full = true;
+    await Switch.run(async (sw) => {
+      const w = BufWrite.create(sink, { sw, maxUnflushed: 10 });
+      w.string("12345678");
+      const f = w.flush();
+      const e = caught(() => w.string("abc"));
+      expect(e).toBeInstanceOf(WriterBufferLimitExceeded);
+      expect((e as Error).message).toBe(
+        "writer buffer limit exceeded: 10 bytes may wait unflushed, 11 would; await the writer's flush to keep up with the peer",
+      );
+      await expect(f).rejects.toBeInstanceOf(FlushAborted);
+      await expect(w.flush()).rejects.toMatchObject({ cause: e });
+      expect(() => w.string("x")).toThrow("cannot write to closed writer");
+      sink.drain();
+    });
+  });
+
+  test("BufWriter maxUnflushed is 16 MiB by default, counting bytes scheduled without a copy", async () => {
+    const sink = new TrySink();
+    sink.full = true;
+    await Switch.run(async (sw) => {
+      const w = BufWrite.create(sink, { sw });
+      w.scheduleBytes(new Uint8Array(16 * 1024 * 1024));
+      expect(caught(() => w.uint8(1))).toBeInstanceOf(WriterBufferLimitExceeded);
+      sink.drain();
+    });
+  });
+
+  test("BufWriter bufferAgeLimit: data older than the limit fails the writer with WriterBufferAgeExceeded", async () => {
+    const clock = new MockClock();
+    const sink = new TrySink();
+    sink.full = true;
+    await Switch.run(async (sw) => {
+      const w = BufWrite.create(sink, { sw, bufferAgeLimit: 100, clock });
+      w.string("stuck");
+      const f = w.flush().then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      expect(AgeWatchdog.of(clock).armed).toBe(true);
+      clock.advance();
+      await settle();
+      expect(clock.now()).toBe(100);
+      const e = await f;
+      expect(e).toBeInstanceOf(FlushAborted);
+      const cause = (e as FlushAborted).cause;
+      expect(cause).toBeInstanceOf(WriterBufferAgeExceeded);
+      expect((cause as Error).message).toBe(
+        "writer buffer has data older than 100ms (5 bytes unflushed for 100ms)",
+      );
+      expect(AgeWatchdog.of(clock).armed).toBe(false);
+      sink.drain();
+    });
+  });
+
+  test("BufWrite options are checked at once, naming the option and the value", () => {
+    const sink = new TrySink();
+    expect(() => BufWrite.with(sink, () => {}, { maxUnflushed: 0 })).toThrow(
+      "maxUnflushed must be an integer > 0, got 0",
+    );
+    expect(() => BufWrite.with(sink, () => {}, { bufferAgeLimit: -1 })).toThrow(
+      "bufferAgeLimit must be a number of ms >= 0, got -1",
+    );
+  });
+});
