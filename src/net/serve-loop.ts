@@ -9,6 +9,8 @@
  * per-server work over the connections goes (closing them all; a coarse sweep for deadlines).
  * @module
  */
+
+import type { Clock } from "../core/clock.ts";
 import {
   afterFork,
   type BlockingOptions,
@@ -24,6 +26,16 @@ import {
   suspend,
 } from "../core/index.ts";
 import { deadlineClock, FixedDeadline } from "./deadlines.ts";
+import {
+  type ConnectionCloseMessage,
+  type ConnectionOpenMessage,
+  type ConnectionOutcome,
+  type ConnectionTimeoutMessage,
+  channels,
+  type ServerErrorMessage,
+  type ServerLimitMessage,
+} from "./metrics.ts";
+import { countersOf, ServerCounters } from "./server-stats.ts";
 import { Sockaddr, type StreamAddr } from "./sockaddr.ts";
 import type { ListeningSocket, StreamSocket } from "./types.ts";
 
@@ -103,21 +115,46 @@ export interface ServeLoopOptions {
   readonly maxWaiting?: number | undefined;
 }
 
+/** A connection accepted and not served yet: what its metrics need. */
+interface Accepted {
+  readonly sock: StreamSocket;
+  readonly addr: StreamAddr;
+  /** Its id in the `weir:connection:*` messages. */
+  readonly id: number;
+  /** When it was accepted, on the loop's clock. */
+  readonly at: number;
+}
+
+/** The id of the next connection accepted (in the metrics messages). */
+let nextId = 1;
+
 /** A connection in its header phase: closed if its first bytes are late. */
 class HeaderDeadline extends FixedDeadline {
-  readonly sock: StreamSocket;
+  readonly conn: Accepted;
   met = false;
   expiredAt = false;
-  constructor(ms: number, sock: StreamSocket) {
-    super(ms, deadlineClock());
-    this.sock = sock;
+  constructor(ms: number, clock: Clock, conn: Accepted) {
+    super(ms, clock);
+    this.conn = conn;
   }
   protected done(): boolean {
     return this.met;
   }
   protected expired(): void {
     this.expiredAt = true;
-    this.sock.close().catch(() => {});
+    const { sock, addr } = this.conn;
+    const ch = channels.connectionTimeout;
+    if (ch.hasSubscribers) {
+      let local: StreamAddr = addr;
+      try {
+        local = sock.localAddr;
+      } catch {
+        // closed under us: the peer's address is what there is
+      }
+      const msg: ConnectionTimeoutMessage = { during: "header", ms: this.ms, local, peer: addr };
+      ch.publish(msg);
+    }
+    sock.close().catch(() => {});
   }
 }
 
@@ -129,6 +166,10 @@ export class ServedConnection {
   readonly sock: StreamSocket;
   /** The peer's address (after a handshake, the client a PROXY header names). */
   addr: StreamAddr;
+  /** Its id in the `weir:connection:*` messages. */
+  readonly id: number;
+  /** When it was accepted, on the loop's clock (`deadlineClock()`). */
+  readonly openedAt: number;
   /** The handler's own cancellation context (with `cancellable`). */
   cc: CancelContext | typeof NO_CONTEXT = NO_CONTEXT;
   /** Closed by {@link ServeLoop.closeConnections}: its errors are not the handler's. */
@@ -136,10 +177,12 @@ export class ServedConnection {
   #ended = false;
   #waiters: Array<() => void> | null = null;
 
-  constructor(loop: ServeLoop, sock: StreamSocket, addr: StreamAddr) {
+  constructor(loop: ServeLoop, a: Accepted) {
     this.loop = loop;
-    this.sock = sock;
-    this.addr = addr;
+    this.sock = a.sock;
+    this.addr = a.addr;
+    this.id = a.id;
+    this.openedAt = a.at;
   }
 
   /** Whether the handler has ended and the socket is closed. */
@@ -203,11 +246,17 @@ export class ServeLoop {
   /** Connections in their header phase. */
   readonly #inHeader = new Set<HeaderDeadline>();
   /** Connections past their header phase that wait for a slot, oldest first. */
-  readonly #ready: Array<[StreamSocket, StreamAddr]> = [];
+  readonly #ready: Accepted[] = [];
   readonly #maxWaiting: number;
   #waitingFreed: (() => void) | null = null;
-  /** How many connections the header phase closed (their first bytes were late). */
-  headerTimeouts = 0;
+  /** The clock of the header deadlines and the metrics' durations. */
+  readonly #clock: Clock = deadlineClock();
+  /** The counters of the listener `run` accepts on (`Net.serverStats`). */
+  #stats = new ServerCounters();
+  #counted = false;
+  #running = false;
+  /** The listener's address, for the metrics messages. */
+  #server: StreamAddr | undefined = undefined;
 
   /** A loop with the policies `opts`. @throws RangeError for a limit <= 0. */
   constructor(opts: ServeLoopOptions) {
@@ -268,8 +317,28 @@ export class ServeLoop {
    * an error that `onAcceptError` does not take (`IoError` `Closed`: the listener was closed).
    * @throws Cancelled; the accept error.
    */
-  async run(listener: Pick<ListeningSocket, "accept">): Promise<never> {
-    if (this.#o.headerTimeout !== undefined) return this.#runWithHeaders(listener);
+  async run(
+    listener: Pick<ListeningSocket, "accept"> & Partial<Pick<ListeningSocket, "listeningAddr">>,
+  ): Promise<never> {
+    this.#stats = countersOf(listener);
+    try {
+      this.#server = listener.listeningAddr;
+    } catch {
+      // a listener closed already: its accept says so
+    }
+    this.#running = true;
+    this.#count();
+    try {
+      return await (this.#o.headerTimeout !== undefined
+        ? this.#runWithHeaders(listener)
+        : this.#runPlain(listener));
+    } finally {
+      this.#running = false;
+      this.#uncount();
+    }
+  }
+
+  async #runPlain(listener: Pick<ListeningSocket, "accept">): Promise<never> {
     const { sw, idleTimeout } = this.#o;
     const shared = this.#shared;
     const acquireFirst = this.#o.acquireFirst ?? true;
@@ -277,6 +346,7 @@ export class ServeLoop {
     let failures = 0;
     for (;;) {
       if (shared === null) {
+        if (this.#conns.size >= this.#max) this.#atLimit();
         while (this.#conns.size >= this.#max) {
           this.#o.onAtLimit?.();
           await this.#waitSlot();
@@ -292,14 +362,18 @@ export class ServeLoop {
       } catch (e) {
         if (shared !== null && acquireFirst) shared.release();
         const onAcceptError = this.#o.onAcceptError;
-        if (onAcceptError === undefined || isCancelled(e) || isClosed(e)) throw e;
+        if (isCancelled(e) || isClosed(e)) throw e;
+        this.#acceptFailed(e);
+        if (onAcceptError === undefined) throw e;
         await onAcceptError(e, ++failures);
         continue;
       }
+      const a = this.#accepted(sock, addr);
       if (shared !== null && !acquireFirst) {
         try {
           await shared.acquire();
         } catch (e) {
+          this.#unserved(a, "refused");
           await sock.close();
           throw e;
         }
@@ -308,14 +382,16 @@ export class ServeLoop {
       if (!cc.isOn || !sw.isOn) {
         // Cancelled (the server is closing) after the accept: the handler never starts
         shared?.release();
+        this.#unserved(a, "refused");
         sock.close().catch(() => {});
         throw new Cancelled(cc.reason);
       }
       if (this.#o.dropIncoming?.() === true) {
         shared?.release();
+        this.#unserved(a, "refused");
         sock.close().catch(() => {});
       } else {
-        this.#start(sock, addr);
+        this.#start(a);
         // As Eio's fork: on the mock backend, the handler runs until it blocks first
         const p = afterFork();
         if (p !== undefined) await p;
@@ -348,36 +424,46 @@ export class ServeLoop {
           failures = 0;
         } catch (e) {
           const onAcceptError = this.#o.onAcceptError;
-          if (onAcceptError === undefined || isCancelled(e) || isClosed(e)) throw e;
+          if (isCancelled(e) || isClosed(e)) throw e;
+          this.#acceptFailed(e);
+          if (onAcceptError === undefined) throw e;
           await onAcceptError(e, ++failures);
           continue;
         }
+        const a = this.#accepted(sock, addr);
         const cc = currentCancelContext();
         if (!cc.isOn || !sw.isOn) {
+          this.#unserved(a, "refused");
           sock.close().catch(() => {});
           throw new Cancelled(cc.reason);
         }
-        if (this.#o.dropIncoming?.() === true) sock.close().catch(() => {});
-        else this.#header(sock, addr);
+        if (this.#o.dropIncoming?.() === true) {
+          this.#unserved(a, "refused");
+          sock.close().catch(() => {});
+        } else this.#header(a);
         if (++batch >= this.#batch) {
           batch = 0;
           await Fiber.yield();
         }
       }
     } finally {
-      for (const [sock] of this.#ready.splice(0)) sock.close().catch(() => {});
+      for (const a of this.#ready.splice(0)) {
+        this.#unserved(a, "refused");
+        a.sock.close().catch(() => {});
+      }
       // Those in their header phase: their awaitBuffered is cancelled with this fiber
     }
   }
 
   /** Starts `sock`'s header phase (in the loop's fiber: cancelled with it). */
-  #header(sock: StreamSocket, addr: StreamAddr): void {
+  #header(a: Accepted): void {
+    const { sock } = a;
     const wait = sock.awaitBuffered;
     if (wait === undefined) {
-      this.#admit(sock, addr);
+      this.#admit(a);
       return;
     }
-    const d = new HeaderDeadline(this.#o.headerTimeout as number, sock);
+    const d = new HeaderDeadline(this.#o.headerTimeout as number, this.#clock, a);
     this.#inHeader.add(d);
     const left = (): void => {
       d.cancel();
@@ -387,42 +473,53 @@ export class ServeLoop {
     wait.call(sock, this.#o.headerBytes ?? 1).then(
       () => {
         left();
-        if (d.expiredAt) return;
+        if (d.expiredAt) {
+          this.#unserved(a, "timeout");
+          return;
+        }
         d.met = true;
-        this.#admit(sock, addr);
+        this.#admit(a);
       },
-      () => {
+      (e: unknown) => {
         left();
-        if (d.expiredAt) this.headerTimeouts++;
+        if (d.expiredAt) this.#unserved(a, "timeout");
         // a failed handshake (a bad PROXY header, TLS) is reported as the serve step reports
         // it, through the handler's path (which never reaches the handler)
-        else if (sock.handshake !== undefined) return this.#admit(sock, addr);
+        else if (sock.handshake !== undefined) return this.#admit(a);
+        else this.#unserved(a, isCancelled(e) ? "refused" : "error", e);
         sock.close().catch(() => {});
       },
     );
   }
 
-  /** Serves `sock` now if there is a slot, else queues it for the next. */
-  #admit(sock: StreamSocket, addr: StreamAddr): void {
+  /** Serves `a` now if there is a slot, else queues it for the next. */
+  #admit(a: Accepted): void {
     const shared = this.#shared;
     if (shared !== null) {
       shared.acquire().then(
-        () => this.#startNow(sock, addr),
-        () => sock.close().catch(() => {}),
+        () => this.#startNow(a),
+        () => {
+          this.#unserved(a, "refused");
+          a.sock.close().catch(() => {});
+        },
       );
       return;
     }
-    if (this.#conns.size < this.#max && this.#ready.length === 0) this.#startNow(sock, addr);
-    else this.#ready.push([sock, addr]);
+    if (this.#conns.size < this.#max && this.#ready.length === 0) this.#startNow(a);
+    else {
+      this.#atLimit();
+      this.#ready.push(a);
+    }
   }
 
-  #startNow(sock: StreamSocket, addr: StreamAddr): void {
+  #startNow(a: Accepted): void {
     if (!this.#o.sw.isOn) {
       this.#shared?.release();
-      sock.close().catch(() => {});
+      this.#unserved(a, "refused");
+      a.sock.close().catch(() => {});
       return;
     }
-    this.#start(sock, addr);
+    this.#start(a);
   }
 
   #waitWaiting(): Promise<void> {
@@ -446,9 +543,10 @@ export class ServeLoop {
     });
   }
 
-  #start(sock: StreamSocket, addr: StreamAddr): void {
-    const conn = new ServedConnection(this, sock, addr);
+  #start(a: Accepted): void {
+    const conn = new ServedConnection(this, a);
     this.#conns.add(conn);
+    if (!this.#counted) this.#count();
     let started = false;
     try {
       this.#o.sw.fork(() => {
@@ -516,6 +614,7 @@ export class ServeLoop {
 
   #report(conn: ServedConnection, failed: boolean, error: unknown): void {
     this.#conns.delete(conn);
+    this.#closedServed(conn, failed, error);
     if (this.#shared !== null) this.#shared.release();
     const freed = this.#slotFreed;
     if (freed !== null) {
@@ -525,8 +624,9 @@ export class ServeLoop {
     const next = this.#ready.shift();
     if (next !== undefined) {
       this.#waitingFreed?.();
-      this.#startNow(next[0], next[1]);
+      this.#startNow(next);
     }
+    if (!this.#running) this.#uncount();
     conn.markEnded();
     if (!failed || isCancelled(error)) return;
     // Closed by the loop (stop's drain timeout, closeConnections): its errors are not the handler's
@@ -535,6 +635,136 @@ export class ServeLoop {
       error.addContext(`handling connection from ${Sockaddr.format(conn.addr)}`);
     }
     this.#o.onHandlerError(error, conn);
+  }
+
+  // Metrics: counters for `Net.serverStats`, and the `weir:*` events (built only when someone
+  // listens: without, each is a few increments and a property read).
+
+  /** Lets the listener's counters see this loop's live connections. */
+  #count(): void {
+    this.#counted = true;
+    this.#stats.loops.add(this);
+  }
+
+  /** Leaves the counters once the loop has stopped and has nothing left. */
+  #uncount(): void {
+    if (!this.#counted || this.#conns.size > 0 || this.numWaiting > 0) return;
+    this.#counted = false;
+    this.#stats.loops.delete(this);
+  }
+
+  /** A connection was accepted: counts it and publishes `weir:connection:open`. */
+  #accepted(sock: StreamSocket, addr: StreamAddr): Accepted {
+    const a: Accepted = { sock, addr, id: nextId++, at: this.#clock.now() };
+    this.#stats.accepted++;
+    const ch = channels.connectionOpen;
+    if (ch.hasSubscribers) {
+      const msg: ConnectionOpenMessage = { id: a.id, server: this.#server, peer: addr };
+      ch.publish(msg);
+    }
+    return a;
+  }
+
+  /** A connection closed without a handler (the caller closes it). */
+  #unserved(a: Accepted, outcome: "refused" | "timeout" | "error", error?: unknown): void {
+    const s = this.#stats;
+    if (outcome === "refused") s.refused++;
+    else if (outcome === "timeout") s.timedOut++;
+    this.#closed(
+      a.sock,
+      a.id,
+      a.at,
+      a.addr,
+      outcome,
+      outcome === "timeout" ? "header" : undefined,
+      error,
+    );
+  }
+
+  /** A served connection ended (its socket is closed). */
+  #closedServed(conn: ServedConnection, failed: boolean, error: unknown): void {
+    const { sock } = conn;
+    let outcome: ConnectionOutcome = "ok";
+    if (sock.idleTimedOut === true) {
+      outcome = "timeout";
+      this.#stats.timedOut++;
+    } else if (failed) {
+      if (isCancelled(error) || (conn.forced && isClosed(error))) outcome = "closed";
+      else {
+        outcome = "error";
+        this.#stats.errors++;
+        const ch = channels.serverError;
+        if (ch.hasSubscribers) {
+          const msg: ServerErrorMessage = {
+            server: this.#server,
+            during: "handler",
+            peer: conn.addr,
+            error,
+          };
+          ch.publish(msg);
+        }
+      }
+    } else if (conn.forced) outcome = "closed";
+    const t = outcome === "timeout" ? "idle" : undefined;
+    this.#closed(
+      sock,
+      conn.id,
+      conn.openedAt,
+      conn.addr,
+      outcome,
+      t,
+      outcome === "error" ? error : undefined,
+    );
+  }
+
+  #closed(
+    sock: StreamSocket,
+    id: number,
+    at: number,
+    peer: StreamAddr,
+    outcome: ConnectionOutcome,
+    timeout: "idle" | "header" | undefined,
+    error: unknown,
+  ): void {
+    const s = this.#stats;
+    s.closed++;
+    s.addBytes(sock);
+    const ch = channels.connectionClose;
+    if (!ch.hasSubscribers) return;
+    const msg: ConnectionCloseMessage = {
+      id,
+      server: this.#server,
+      peer,
+      bytesIn: sock.bytesRead ?? 0,
+      bytesOut: sock.bytesWritten ?? 0,
+      durationMs: this.#clock.now() - at,
+      outcome,
+      ...(timeout === undefined ? {} : { timeout }),
+      ...(outcome === "error" ? { error } : {}),
+    };
+    ch.publish(msg);
+  }
+
+  /** The loop was full when it came to accept (or a connection came to a full server). */
+  #atLimit(): void {
+    this.#stats.limitReached++;
+    const ch = channels.serverLimit;
+    if (!ch.hasSubscribers) return;
+    const msg: ServerLimitMessage = {
+      server: this.#server,
+      limit: this.#shared === null ? this.#max : undefined,
+      open: this.#conns.size,
+    };
+    ch.publish(msg);
+  }
+
+  /** An accept failed (not `Cancelled`, not a closed listener). */
+  #acceptFailed(error: unknown): void {
+    this.#stats.errors++;
+    const ch = channels.serverError;
+    if (!ch.hasSubscribers) return;
+    const msg: ServerErrorMessage = { server: this.#server, during: "accept", error };
+    ch.publish(msg);
   }
 }
 
