@@ -115,7 +115,8 @@ if (!values["micro-only"]) {
 
 if (!values["micro-only"]) {
   section("metrics: the weir echo server with a subscriber on every weir:* channel vs without");
-  failures += runScript([node, "bench/metrics-ratio.ts"]) === 0 ? 0 : 1;
+  failures +=
+    runScript([node, "bench/metrics-ratio.ts", ...(quick ? [] : ["--full"])]) === 0 ? 0 : 1;
 }
 
 if (!values["micro-only"] && !quick) {
