@@ -212,6 +212,50 @@ describe("metrics of Net.runServer on the mock", () => {
   });
 });
 
+test("three domains accepting on one listener count in the same stats", async () => {
+  const r = await transcript((env) =>
+    Mock.DomainManager.run(async (mgr) => {
+      const socket = Mock.Net.listeningSocket("tcp/80", { listeningAddr: "tcp:0.0.0.0:80" });
+      const clients = Array.from({ length: 10 }, (_, i) => ({
+        run: async (): Promise<Accepted> => {
+          await Fiber.yield(); // spread the clients over the domains
+          return [sends("Hi")(i), Sockaddr.parse(`tcp:127.0.0.1:${30000 + i}`)];
+        },
+      }));
+      Mock.Net.onAccept(socket, [...clients, ...[0, 1, 2].map(() => ({ run: Fiber.awaitCancel }))]);
+      const stop = Promise.withResolvers<void>();
+      await Fiber.both(
+        () =>
+          Net.runServer(socket, handler(env), {
+            additionalDomains: [mgr, 2],
+            onError: () => {},
+            stop: stop.promise,
+          }),
+        async () => {
+          await env.monoClock.sleep(100);
+          stop.resolve();
+        },
+      );
+      return Net.serverStats(socket);
+    }),
+  );
+  expect(r.error).toBeUndefined();
+  expect(r.value).toEqual({
+    open: 0,
+    waiting: 0,
+    accepted: 10,
+    closed: 10,
+    refused: 0,
+    limitReached: 0,
+    timedOut: 0,
+    errors: 0,
+    bytesIn: 20,
+    bytesOut: 30,
+  });
+  // the accepts were spread over the domains
+  expect(new Set(r.trace.match(/^\[\d\] tcp\/80: accepted/gm)).size).toBeGreaterThan(1);
+});
+
 describe("weir:connect:attempt on the mock", () => {
   const a1 = Sockaddr.parse("tcp:127.0.0.1:80");
   const a2 = Sockaddr.parse("tcp:192.0.2.1:80");

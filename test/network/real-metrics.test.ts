@@ -172,6 +172,58 @@ describe("Net.runServer metrics on 127.0.0.1", () => {
     expect(on(messages, "weir:connection:close").map((m) => m.outcome)).toEqual(["error"]);
   });
 
+  test("behind a load balancer (PROXY v1): the close names the client of the header, and counts the header's bytes", async () => {
+    const header = "PROXY TCP4 192.0.2.9 127.0.0.1 40000 80\r\n";
+    const { value, messages } = await recordMetrics(() =>
+      run(() =>
+        Switch.run(async (sw) => {
+          const l = await net.listen("tcp:127.0.0.1:0", { sw, proxyProtocol: "v1" });
+          const stop = deferred();
+          let reply = "";
+          await Fiber.both(
+            () => Net.runServer(l, echo, { onError: (e) => sw.fail(e), stop: stop.promise }),
+            async () => {
+              const c = await net.connect(l.listeningAddr, { sw });
+              await copyString(`${header}hello`, c);
+              await c.shutdown("send");
+              reply = await readAllText(c);
+              await c.close();
+              await until(() => Net.serverStats(l).closed === 1, "the server's close");
+              stop.resolve();
+            },
+          );
+          return { reply, stats: Net.serverStats(l) };
+        }),
+      ),
+    );
+    expect(value.reply).toBe("hello");
+    expect(value.stats).toMatchObject({ bytesIn: header.length + 5, bytesOut: 5 });
+    const [close] = on(messages, "weir:connection:close");
+    expect(close && fmt(close.peer)).toBe("tcp:192.0.2.9:40000");
+    expect(close).toMatchObject({ outcome: "ok", bytesIn: header.length + 5, bytesOut: 5 });
+  });
+
+  test("a client's idleTimeout: weir:connection:timeout with the client's addresses", async () => {
+    const { value, messages } = await recordMetrics(() =>
+      run(() =>
+        Switch.run(async (sw) => {
+          const l = await net.listen("tcp:127.0.0.1:0", { sw });
+          const [c, [s]] = await Fiber.pair(
+            () => net.connect(l.listeningAddr, { sw, idleTimeout: 100 }),
+            () => l.accept({ sw }),
+          );
+          await expect(c.readInto(new Uint8Array(4))).rejects.toThrow(/Timeout idle/);
+          await s.close();
+          return { local: c.localAddr, peer: c.peerAddr, idle: c.idleTimedOut };
+        }),
+      ),
+    );
+    expect(value.idle).toBe(true);
+    expect(on(messages, "weir:connection:timeout")).toEqual([
+      { during: "idle", ms: 100, local: value.local, peer: value.peer },
+    ]);
+  });
+
   test("net.connect to a closed port: a failed attempt carrying the Refused error", async () => {
     const { messages } = await recordMetrics(() =>
       run(() =>
