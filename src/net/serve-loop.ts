@@ -9,7 +9,6 @@
  * per-server work over the connections goes (closing them all; a coarse sweep for deadlines).
  * @module
  */
-
 import type { Clock } from "../core/clock.ts";
 import {
   afterFork,
@@ -25,17 +24,8 @@ import {
   type Switch,
   suspend,
 } from "../core/index.ts";
-import { deadlineClock, FixedDeadline } from "./deadlines.ts";
-import {
-  type ConnectionCloseMessage,
-  type ConnectionOpenMessage,
-  type ConnectionOutcome,
-  type ConnectionTimeoutMessage,
-  channels,
-  type ServerErrorMessage,
-  type ServerLimitMessage,
-} from "./metrics.ts";
-import { countersOf, ServerCounters } from "./server-stats.ts";
+import { FixedDeadline } from "./deadlines.ts";
+import { type Accepted, isClosed, publishHeaderTimeout, ServeMetrics } from "./serve-metrics.ts";
 import { Sockaddr, type StreamAddr } from "./sockaddr.ts";
 import type { ListeningSocket, StreamSocket } from "./types.ts";
 
@@ -115,19 +105,6 @@ export interface ServeLoopOptions {
   readonly maxWaiting?: number | undefined;
 }
 
-/** A connection accepted and not served yet: what its metrics need. */
-interface Accepted {
-  readonly sock: StreamSocket;
-  readonly addr: StreamAddr;
-  /** Its id in the `weir:connection:*` messages. */
-  readonly id: number;
-  /** When it was accepted, on the loop's clock. */
-  readonly at: number;
-}
-
-/** The id of the next connection accepted (in the metrics messages). */
-let nextId = 1;
-
 /** A connection in its header phase: closed if its first bytes are late. */
 class HeaderDeadline extends FixedDeadline {
   readonly conn: Accepted;
@@ -142,19 +119,8 @@ class HeaderDeadline extends FixedDeadline {
   }
   protected expired(): void {
     this.expiredAt = true;
-    const { sock, addr } = this.conn;
-    const ch = channels.connectionTimeout;
-    if (ch.hasSubscribers) {
-      let local: StreamAddr = addr;
-      try {
-        local = sock.localAddr;
-      } catch {
-        // closed under us: the peer's address is what there is
-      }
-      const msg: ConnectionTimeoutMessage = { during: "header", ms: this.ms, local, peer: addr };
-      ch.publish(msg);
-    }
-    sock.close().catch(() => {});
+    publishHeaderTimeout(this.conn, this.ms);
+    this.conn.sock.close().catch(() => {});
   }
 }
 
@@ -249,14 +215,9 @@ export class ServeLoop {
   readonly #ready: Accepted[] = [];
   readonly #maxWaiting: number;
   #waitingFreed: (() => void) | null = null;
-  /** The clock of the header deadlines and the metrics' durations. */
-  readonly #clock: Clock = deadlineClock();
-  /** The counters of the listener `run` accepts on (`Net.serverStats`). */
-  #stats = new ServerCounters();
-  #counted = false;
+  /** The counters (`Net.serverStats`) and events (`weir:*`) of what it accepts. */
+  readonly #m = new ServeMetrics(this);
   #running = false;
-  /** The listener's address, for the metrics messages. */
-  #server: StreamAddr | undefined = undefined;
 
   /** A loop with the policies `opts`. @throws RangeError for a limit <= 0. */
   constructor(opts: ServeLoopOptions) {
@@ -320,21 +281,15 @@ export class ServeLoop {
   async run(
     listener: Pick<ListeningSocket, "accept"> & Partial<Pick<ListeningSocket, "listeningAddr">>,
   ): Promise<never> {
-    this.#stats = countersOf(listener);
-    try {
-      this.#server = listener.listeningAddr;
-    } catch {
-      // a listener closed already: its accept says so
-    }
+    this.#m.attach(listener);
     this.#running = true;
-    this.#count();
     try {
       return await (this.#o.headerTimeout !== undefined
         ? this.#runWithHeaders(listener)
         : this.#runPlain(listener));
     } finally {
       this.#running = false;
-      this.#uncount();
+      this.#m.uncount();
     }
   }
 
@@ -346,7 +301,8 @@ export class ServeLoop {
     let failures = 0;
     for (;;) {
       if (shared === null) {
-        if (this.#conns.size >= this.#max) this.#atLimit();
+        if (this.#conns.size >= this.#max)
+          this.#m.atLimit(this.#shared === null ? this.#max : undefined);
         while (this.#conns.size >= this.#max) {
           this.#o.onAtLimit?.();
           await this.#waitSlot();
@@ -363,17 +319,17 @@ export class ServeLoop {
         if (shared !== null && acquireFirst) shared.release();
         const onAcceptError = this.#o.onAcceptError;
         if (isCancelled(e) || isClosed(e)) throw e;
-        this.#acceptFailed(e);
+        this.#m.acceptFailed(e);
         if (onAcceptError === undefined) throw e;
         await onAcceptError(e, ++failures);
         continue;
       }
-      const a = this.#accepted(sock, addr);
+      const a = this.#m.accepted(sock, addr);
       if (shared !== null && !acquireFirst) {
         try {
           await shared.acquire();
         } catch (e) {
-          this.#unserved(a, "refused");
+          this.#m.unserved(a, "refused");
           await sock.close();
           throw e;
         }
@@ -382,13 +338,13 @@ export class ServeLoop {
       if (!cc.isOn || !sw.isOn) {
         // Cancelled (the server is closing) after the accept: the handler never starts
         shared?.release();
-        this.#unserved(a, "refused");
+        this.#m.unserved(a, "refused");
         sock.close().catch(() => {});
         throw new Cancelled(cc.reason);
       }
       if (this.#o.dropIncoming?.() === true) {
         shared?.release();
-        this.#unserved(a, "refused");
+        this.#m.unserved(a, "refused");
         sock.close().catch(() => {});
       } else {
         this.#start(a);
@@ -425,20 +381,20 @@ export class ServeLoop {
         } catch (e) {
           const onAcceptError = this.#o.onAcceptError;
           if (isCancelled(e) || isClosed(e)) throw e;
-          this.#acceptFailed(e);
+          this.#m.acceptFailed(e);
           if (onAcceptError === undefined) throw e;
           await onAcceptError(e, ++failures);
           continue;
         }
-        const a = this.#accepted(sock, addr);
+        const a = this.#m.accepted(sock, addr);
         const cc = currentCancelContext();
         if (!cc.isOn || !sw.isOn) {
-          this.#unserved(a, "refused");
+          this.#m.unserved(a, "refused");
           sock.close().catch(() => {});
           throw new Cancelled(cc.reason);
         }
         if (this.#o.dropIncoming?.() === true) {
-          this.#unserved(a, "refused");
+          this.#m.unserved(a, "refused");
           sock.close().catch(() => {});
         } else this.#header(a);
         if (++batch >= this.#batch) {
@@ -448,7 +404,7 @@ export class ServeLoop {
       }
     } finally {
       for (const a of this.#ready.splice(0)) {
-        this.#unserved(a, "refused");
+        this.#m.unserved(a, "refused");
         a.sock.close().catch(() => {});
       }
       // Those in their header phase: their awaitBuffered is cancelled with this fiber
@@ -463,7 +419,7 @@ export class ServeLoop {
       this.#admit(a);
       return;
     }
-    const d = new HeaderDeadline(this.#o.headerTimeout as number, this.#clock, a);
+    const d = new HeaderDeadline(this.#o.headerTimeout as number, this.#m.clock, a);
     this.#inHeader.add(d);
     const left = (): void => {
       d.cancel();
@@ -474,7 +430,7 @@ export class ServeLoop {
       () => {
         left();
         if (d.expiredAt) {
-          this.#unserved(a, "timeout");
+          this.#m.unserved(a, "timeout");
           return;
         }
         d.met = true;
@@ -482,11 +438,11 @@ export class ServeLoop {
       },
       (e: unknown) => {
         left();
-        if (d.expiredAt) this.#unserved(a, "timeout");
+        if (d.expiredAt) this.#m.unserved(a, "timeout");
         // a failed handshake (a bad PROXY header, TLS) is reported as the serve step reports
         // it, through the handler's path (which never reaches the handler)
         else if (sock.handshake !== undefined) return this.#admit(a);
-        else this.#unserved(a, isCancelled(e) ? "refused" : "error", e);
+        else this.#m.unserved(a, isCancelled(e) ? "refused" : "error", e);
         sock.close().catch(() => {});
       },
     );
@@ -499,7 +455,7 @@ export class ServeLoop {
       shared.acquire().then(
         () => this.#startNow(a),
         () => {
-          this.#unserved(a, "refused");
+          this.#m.unserved(a, "refused");
           a.sock.close().catch(() => {});
         },
       );
@@ -507,7 +463,7 @@ export class ServeLoop {
     }
     if (this.#conns.size < this.#max && this.#ready.length === 0) this.#startNow(a);
     else {
-      this.#atLimit();
+      this.#m.atLimit(this.#shared === null ? this.#max : undefined);
       this.#ready.push(a);
     }
   }
@@ -515,7 +471,7 @@ export class ServeLoop {
   #startNow(a: Accepted): void {
     if (!this.#o.sw.isOn) {
       this.#shared?.release();
-      this.#unserved(a, "refused");
+      this.#m.unserved(a, "refused");
       a.sock.close().catch(() => {});
       return;
     }
@@ -546,7 +502,7 @@ export class ServeLoop {
   #start(a: Accepted): void {
     const conn = new ServedConnection(this, a);
     this.#conns.add(conn);
-    if (!this.#counted) this.#count();
+    this.#m.count();
     let started = false;
     try {
       this.#o.sw.fork(() => {
@@ -614,7 +570,7 @@ export class ServeLoop {
 
   #report(conn: ServedConnection, failed: boolean, error: unknown): void {
     this.#conns.delete(conn);
-    this.#closedServed(conn, failed, error);
+    this.#m.served(conn, failed, error);
     if (this.#shared !== null) this.#shared.release();
     const freed = this.#slotFreed;
     if (freed !== null) {
@@ -626,7 +582,7 @@ export class ServeLoop {
       this.#waitingFreed?.();
       this.#startNow(next);
     }
-    if (!this.#running) this.#uncount();
+    if (!this.#running) this.#m.uncount();
     conn.markEnded();
     if (!failed || isCancelled(error)) return;
     // Closed by the loop (stop's drain timeout, closeConnections): its errors are not the handler's
@@ -636,138 +592,4 @@ export class ServeLoop {
     }
     this.#o.onHandlerError(error, conn);
   }
-
-  // Metrics: counters for `Net.serverStats`, and the `weir:*` events (built only when someone
-  // listens: without, each is a few increments and a property read).
-
-  /** Lets the listener's counters see this loop's live connections. */
-  #count(): void {
-    this.#counted = true;
-    this.#stats.loops.add(this);
-  }
-
-  /** Leaves the counters once the loop has stopped and has nothing left. */
-  #uncount(): void {
-    if (!this.#counted || this.#conns.size > 0 || this.numWaiting > 0) return;
-    this.#counted = false;
-    this.#stats.loops.delete(this);
-  }
-
-  /** A connection was accepted: counts it and publishes `weir:connection:open`. */
-  #accepted(sock: StreamSocket, addr: StreamAddr): Accepted {
-    const a: Accepted = { sock, addr, id: nextId++, at: this.#clock.now() };
-    this.#stats.accepted++;
-    const ch = channels.connectionOpen;
-    if (ch.hasSubscribers) {
-      const msg: ConnectionOpenMessage = { id: a.id, server: this.#server, peer: addr };
-      ch.publish(msg);
-    }
-    return a;
-  }
-
-  /** A connection closed without a handler (the caller closes it). */
-  #unserved(a: Accepted, outcome: "refused" | "timeout" | "error", error?: unknown): void {
-    const s = this.#stats;
-    if (outcome === "refused") s.refused++;
-    else if (outcome === "timeout") s.timedOut++;
-    this.#closed(
-      a.sock,
-      a.id,
-      a.at,
-      a.addr,
-      outcome,
-      outcome === "timeout" ? "header" : undefined,
-      error,
-    );
-  }
-
-  /** A served connection ended (its socket is closed). */
-  #closedServed(conn: ServedConnection, failed: boolean, error: unknown): void {
-    const { sock } = conn;
-    let outcome: ConnectionOutcome = "ok";
-    if (sock.idleTimedOut === true) {
-      outcome = "timeout";
-      this.#stats.timedOut++;
-    } else if (failed) {
-      if (isCancelled(error) || (conn.forced && isClosed(error))) outcome = "closed";
-      else {
-        outcome = "error";
-        this.#stats.errors++;
-        const ch = channels.serverError;
-        if (ch.hasSubscribers) {
-          const msg: ServerErrorMessage = {
-            server: this.#server,
-            during: "handler",
-            peer: conn.addr,
-            error,
-          };
-          ch.publish(msg);
-        }
-      }
-    } else if (conn.forced) outcome = "closed";
-    const t = outcome === "timeout" ? "idle" : undefined;
-    this.#closed(
-      sock,
-      conn.id,
-      conn.openedAt,
-      conn.addr,
-      outcome,
-      t,
-      outcome === "error" ? error : undefined,
-    );
-  }
-
-  #closed(
-    sock: StreamSocket,
-    id: number,
-    at: number,
-    peer: StreamAddr,
-    outcome: ConnectionOutcome,
-    timeout: "idle" | "header" | undefined,
-    error: unknown,
-  ): void {
-    const s = this.#stats;
-    s.closed++;
-    s.addBytes(sock);
-    const ch = channels.connectionClose;
-    if (!ch.hasSubscribers) return;
-    const msg: ConnectionCloseMessage = {
-      id,
-      server: this.#server,
-      peer,
-      bytesIn: sock.bytesRead ?? 0,
-      bytesOut: sock.bytesWritten ?? 0,
-      durationMs: this.#clock.now() - at,
-      outcome,
-      ...(timeout === undefined ? {} : { timeout }),
-      ...(outcome === "error" ? { error } : {}),
-    };
-    ch.publish(msg);
-  }
-
-  /** The loop was full when it came to accept (or a connection came to a full server). */
-  #atLimit(): void {
-    this.#stats.limitReached++;
-    const ch = channels.serverLimit;
-    if (!ch.hasSubscribers) return;
-    const msg: ServerLimitMessage = {
-      server: this.#server,
-      limit: this.#shared === null ? this.#max : undefined,
-      open: this.#conns.size,
-    };
-    ch.publish(msg);
-  }
-
-  /** An accept failed (not `Cancelled`, not a closed listener). */
-  #acceptFailed(error: unknown): void {
-    this.#stats.errors++;
-    const ch = channels.serverError;
-    if (!ch.hasSubscribers) return;
-    const msg: ServerErrorMessage = { server: this.#server, during: "accept", error };
-    ch.publish(msg);
-  }
-}
-
-function isClosed(e: unknown): boolean {
-  return e instanceof IoError && e.err.kind === "Closed";
 }
