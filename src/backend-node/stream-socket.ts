@@ -590,7 +590,7 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
     return this.#local;
   }
 
-  /** Bytes received so far (Node's count: TLS counts its records); kept after `close`. */
+  /** Bytes received so far (Node's count; on TLS, the decrypted bytes); kept after `close`. */
   get bytesRead(): number {
     return this.#raw.bytesRead;
   }

@@ -72,7 +72,7 @@ export interface ConnectionCloseMessage {
   readonly server: StreamAddr | undefined;
   /** The peer's address (after a PROXY header, the client it names). */
   readonly peer: StreamAddr;
-  /** Bytes received on the connection (as the socket counts them: TLS counts its records). */
+  /** Bytes received on the connection (as the socket counts them: on TLS, the decrypted bytes). */
   readonly bytesIn: number;
   /** Bytes sent on it. */
   readonly bytesOut: number;

@@ -11,6 +11,7 @@ import type { StreamAddr } from "../../src/net/sockaddr.ts";
 import type { ListeningSocket } from "../../src/net/types.ts";
 import { run } from "../../src/run.ts";
 import { type Recorded, recordMetrics } from "../helpers/metrics.ts";
+import { certs } from "../tls/support.ts";
 import { copyString, deferred, echo, fmt, net, readAllText, until } from "./real-support.ts";
 
 function port(a: StreamAddr): number {
@@ -201,6 +202,39 @@ describe("Net.runServer metrics on 127.0.0.1", () => {
     const [close] = on(messages, "weir:connection:close");
     expect(close && fmt(close.peer)).toBe("tcp:192.0.2.9:40000");
     expect(close).toMatchObject({ outcome: "ok", bytesIn: header.length + 5, bytesOut: 5 });
+  });
+
+  test("over TLS: the bytes are the application's (the decrypted text, not the records), counted in the stats", async () => {
+    const { value, messages } = await recordMetrics(() =>
+      run(() =>
+        Switch.run(async (sw) => {
+          const l = await net.listen("tcp:127.0.0.1:0", { sw, tls: certs.server });
+          const stop = deferred();
+          let reply = "";
+          await Fiber.both(
+            () => Net.runServer(l, echo, { onError: (e) => sw.fail(e), stop: stop.promise }),
+            async () => {
+              const c = await net.connect(l.listeningAddr, {
+                sw,
+                tls: { ca: certs.ca, serverName: "localhost" },
+              });
+              await copyString("hello", c);
+              await c.shutdown("send");
+              reply = await readAllText(c);
+              await c.close();
+              await until(() => Net.serverStats(l).closed === 1, "the server's close");
+              stop.resolve();
+            },
+          );
+          return { reply, stats: Net.serverStats(l) };
+        }),
+      ),
+    );
+    expect(value.reply).toBe("hello");
+    const [close] = on(messages, "weir:connection:close");
+    expect(close?.outcome).toBe("ok");
+    expect(close).toMatchObject({ bytesIn: 5, bytesOut: 5 });
+    expect(value.stats).toMatchObject({ bytesIn: 5, bytesOut: 5 });
   });
 
   test("a client's idleTimeout: weir:connection:timeout with the client's addresses", async () => {
