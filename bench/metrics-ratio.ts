@@ -6,7 +6,9 @@
  * publishes an open and a close). The load is the shared C load generator when it is there
  * (../shared/bench/loadgen), else `weir bench`. Prints the median of the on/off ratios of
  * adjacent rounds, of throughput and of the server's CPU time per message (steadier than
- * throughput on a loaded machine).
+ * throughput on a loaded machine). First, in this process, what the serve loop's metrics
+ * cost per connection (open and close) without and with a subscriber (bench/metrics-micro.ts),
+ * and what share of a connection's time that is at the connection rate measured.
  *
  * Usage: node bench/metrics-ratio.ts [--full]   (env: ROUNDS, default 8, --full 16; SECS, default 1)
  * @module
@@ -16,6 +18,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { metricsPerConnection } from "./metrics-micro.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const full = process.argv.includes("--full");
@@ -100,7 +103,12 @@ try {
   process.stdout.write(
     `one server process, ${rounds} interleaved rounds of ${secs} s per load (${useLoadgen ? "shared loadgen" : "weir bench"})\n`,
   );
+  const micro = metricsPerConnection();
+  process.stdout.write(
+    `per connection (open + close, in process): off ${micro.off.toFixed(0)} ns, on ${micro.on.toFixed(0)} ns\n`,
+  );
   let worst = Infinity;
+  let connRate = 0;
   for (const load of ["pingpong", "connrate"] as const) {
     const n = load === "pingpong" ? rounds : Math.max(4, rounds / 2);
     await subscriber(false);
@@ -122,6 +130,7 @@ try {
     }
     const r = median(ratios);
     worst = Math.min(worst, r);
+    if (load === "connrate") connRate = measure(port, load)[0];
     const what = load === "pingpong" ? "pp50   " : "conn   ";
     const goal = load === "pingpong" ? "  (goal >= 0.97)" : "";
     process.stdout.write(
@@ -130,6 +139,10 @@ try {
     );
   }
   process.stdout.write(`worst ratio (1.0 = parity): ${worst.toFixed(3)}\n`);
+  const share = (micro.on - micro.off) * 1e-9 * connRate;
+  process.stdout.write(
+    `at ${connRate.toFixed(0)} connections/s, a subscriber's ${(micro.on - micro.off).toFixed(0)} ns per connection is ${(share * 100).toFixed(2)}% of the server's time (expected conn on/off ${(1 / (1 + share)).toFixed(4)})\n`,
+  );
 } finally {
   server.kill("SIGTERM");
 }
