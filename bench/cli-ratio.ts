@@ -2,21 +2,29 @@
  * The fallback of `npm run bench` when ../shared/bench (loadgen.c, ratio.sh) is not there:
  * `weir bench` drives a weir echo server and the raw node:net baseline, each in its own process,
  * interleaved REPS times on the same loads; prints the median ratio per load.
- * Usage: node bench/cli-ratio.ts NAME WEIR_SERVER_SCRIPT RAW_SERVER_SCRIPT
+ * Usage: node bench/cli-ratio.ts NAME WEIR_SERVER_SCRIPT RAW_SERVER_SCRIPT [BASE_NAME]
+ * (env TESTS: the loads to run, default all: pp50,stream,conn).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const [name, weirScript, rawScript] = process.argv.slice(2) as [string, string, string];
+const [name, weirScript, rawScript, baseName = "raw"] = process.argv.slice(2) as [
+  string,
+  string,
+  string,
+  string?,
+];
 const reps = Number(process.env.REPS ?? 4);
 const secs = process.env.SECS ?? "3";
-const loads: Array<[string, string[], string]> = [
+const allLoads: Array<[string, string[], string]> = [
   ["pp50", ["--mode", "pingpong", "--connections", "50", "--size", "64"], "requestsPerS"],
   ["stream", ["--mode", "stream", "--connections", "8", "--size", "64k"], "bytesPerS"],
   ["conn", ["--mode", "connrate", "--connections", "16", "--size", "64"], "requestsPerS"],
 ];
+const only = process.env.TESTS?.split(",");
+const loads = only === undefined ? allLoads : allLoads.filter(([l]) => only.includes(l));
 
 async function startServer(script: string): Promise<[ChildProcess, number]> {
   const child = spawn(process.execPath, [resolve(root, script), "0"], {
@@ -68,6 +76,6 @@ for (const [load, list] of ratios) {
   const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
   const rounds = sorted.map((x) => x.toFixed(2)).join(" ");
   process.stdout.write(
-    `${load.padEnd(7)} ${name}/raw median ${median.toFixed(3)}  rounds ${rounds}\n`,
+    `${load.padEnd(7)} ${name}/${baseName} median ${median.toFixed(3)}  rounds ${rounds}\n`,
   );
 }

@@ -20,6 +20,8 @@
  *    apache2-utils; a missing one is reported and skipped).
  * 5. PROXY protocol headers parsed per second, and connect latency with a dead first address
  *    with and without Happy Eyeballs (bench/proxy-protocol.ts).
+ * 6. Metrics: the runServer echo with a subscriber on every `weir:*` channel against without,
+ *    pingpong and connection rate (bench/metrics-ratio.ts; in the default run too, ~20 s).
  *
  * Usage: node bench/run.ts [--full] [--micro-only] [--net-only]
  * By default the run takes about 2 minutes: the micro-benchmarks (short inputs) and one echo
@@ -109,6 +111,12 @@ if (!values["micro-only"]) {
       failures += code === 0 ? 0 : 1;
     }
   }
+}
+
+if (!values["micro-only"]) {
+  section("metrics: the weir echo server with a subscriber on every weir:* channel vs without");
+  failures +=
+    runScript([node, "bench/metrics-ratio.ts", ...(quick ? [] : ["--full"])]) === 0 ? 0 : 1;
 }
 
 if (!values["micro-only"] && !quick) {

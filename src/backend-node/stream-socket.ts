@@ -23,6 +23,7 @@ import { pump } from "../flow/flow-ops.ts";
 import type { ShutdownCommand, Source } from "../flow/types.ts";
 import { checkTimeout, deadlineClock, IdleWatch, timeoutError } from "../net/deadlines.ts";
 import type { Ipaddr } from "../net/ipaddr.ts";
+import { publishIdleTimeout } from "../net/metrics.ts";
 import type { StreamAddr, TcpAddr } from "../net/sockaddr.ts";
 import type { StreamSocket } from "../net/types.ts";
 import { closedError, errorCode, toIoError } from "./errors.ts";
@@ -517,6 +518,7 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
   /** The idle deadline passed: fail what waits with `Timeout` `idle` and close the handle. */
   #idleExpired(ms: number): void {
     if (this.#state !== "open" || this.#rawClosed) return;
+    publishIdleTimeout(this, ms);
     this.#failed(timeoutError("idle", ms));
     this.#raw.destroy();
   }
@@ -587,6 +589,22 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
   get localAddr(): StreamAddr {
     if (this.#local === null) this.#local = this.#readAddr("local");
     return this.#local;
+  }
+
+  /** Bytes received so far (Node's count; on TLS, the decrypted bytes); kept after `close`. */
+  get bytesRead(): number {
+    return this.#raw.bytesRead;
+  }
+
+  /** Bytes written so far (handed to the kernel or queued in Node); kept after `close`. */
+  get bytesWritten(): number {
+    return this.#raw.bytesWritten;
+  }
+
+  /** Whether its idle timeout closed it. */
+  get idleTimedOut(): boolean {
+    const e = this.#error;
+    return e instanceof IoError && e.err.kind === "Timeout" && e.err.during === "idle";
   }
 
   #readAddr(which: "peer" | "local"): StreamAddr {

@@ -7,6 +7,7 @@ import { type BlockingOptions, EndOfFile, IoError, type Switch, suspend } from "
 import type { ShutdownCommand } from "../flow/types.ts";
 import { checkTimeout, FnIdleWatch } from "../net/deadlines.ts";
 import { Ipaddr, Sockaddr, type StreamAddr, type StreamSocket } from "../net/index.ts";
+import { publishIdleTimeout } from "../net/metrics.ts";
 import { checkReadBuffer, checkShutdownCommand, checkWriteBuffers } from "./checks.ts";
 import { currentMockScheduler } from "./scheduler.ts";
 import { trace, traceData } from "./trace.ts";
@@ -95,6 +96,10 @@ class PairSocket implements StreamSocket {
   #onClose: Array<() => void> = [];
   #idle: FnIdleWatch | null = null;
   #timedOut: IoError | null = null;
+  /** Bytes read (see `StreamSocket.bytesRead`). */
+  bytesRead = 0;
+  /** Bytes written (see `StreamSocket.bytesWritten`). */
+  bytesWritten = 0;
 
   constructor(
     inPipe: Pipe,
@@ -126,6 +131,7 @@ class PairSocket implements StreamSocket {
       const p = this.#in;
       if (p.size > 0 && !this.#receiveShut) {
         const n = p.take(buf);
+        this.bytesRead += n;
         p.wakeWriters();
         if (this.#label !== undefined) traceData(this.#label, "read", buf.subarray(0, n));
         return n;
@@ -173,6 +179,7 @@ class PairSocket implements StreamSocket {
         p.chunks.push(b.slice(off, off + k));
         p.size += k;
         p.moved += k;
+        this.bytesWritten += k;
         off += k;
         p.wakeReaders();
       }
@@ -201,6 +208,11 @@ class PairSocket implements StreamSocket {
 
   setNoDelay(_enabled: boolean): void {}
 
+  /** Whether its idle timeout closed it. */
+  get idleTimedOut(): boolean {
+    return this.#timedOut !== null;
+  }
+
   setIdleTimeout(ms: number | null): void {
     if (ms !== null) checkTimeout("ms", ms);
     this.#idle?.cancel();
@@ -213,6 +225,7 @@ class PairSocket implements StreamSocket {
             (err) => {
               if (this.#label !== undefined) trace(`${this.#label}: idle timeout`);
               this.#timedOut = err;
+              publishIdleTimeout(this, ms);
               void this.close();
             },
           );

@@ -8,6 +8,7 @@ import { type BlockingOptions, EndOfFile, IoError, type Switch } from "../core/i
 import type { ShutdownCommand, Source } from "../flow/types.ts";
 import { checkTimeout, FnIdleWatch } from "../net/deadlines.ts";
 import { Ipaddr, Sockaddr, type StreamAddr, type StreamSocket } from "../net/index.ts";
+import { publishIdleTimeout } from "../net/metrics.ts";
 import type { Action } from "./action.ts";
 import { checkReadBuffer, checkShutdownCommand, checkWriteBuffers } from "./checks.ts";
 import { pair } from "./flow-pair.ts";
@@ -84,6 +85,15 @@ export class MockFlow implements StreamSocket {
   #timedOut: IoError | null = null;
   /** Reads and writes so far (what an idle deadline watches). */
   #moved = 0;
+  /** Bytes read (see `StreamSocket.bytesRead`). */
+  bytesRead = 0;
+  /** Bytes written (see `StreamSocket.bytesWritten`). */
+  bytesWritten = 0;
+
+  /** Whether its idle timeout closed it. */
+  get idleTimedOut(): boolean {
+    return this.#timedOut !== null;
+  }
 
   constructor(label: string, opts: MockFlowOptions = {}) {
     if (typeof label !== "string") {
@@ -130,6 +140,7 @@ export class MockFlow implements StreamSocket {
     const n = Math.min(buf.length, data.length);
     buf.set(data.subarray(0, n));
     if (n < data.length) this.#leftover = data.subarray(n);
+    this.bytesRead += n;
     return n;
   }
 
@@ -155,10 +166,9 @@ export class MockFlow implements StreamSocket {
       this.#check("writing to");
       const piece = takeBytes(rest, size);
       traceData(this.label, "wrote", piece.length === 1 ? (piece[0] as Uint8Array) : piece);
-      rest = dropBytes(
-        rest,
-        piece.reduce((n, b) => n + b.length, 0),
-      );
+      const n = piece.reduce((n, b) => n + b.length, 0);
+      this.bytesWritten += n;
+      rest = dropBytes(rest, n);
     }
   }
 
@@ -178,6 +188,7 @@ export class MockFlow implements StreamSocket {
         throw e;
       }
       this.#check("writing to");
+      this.bytesWritten += n;
       traceData(this.label, "wrote", buf.subarray(0, n));
     }
   }
@@ -213,6 +224,7 @@ export class MockFlow implements StreamSocket {
             (err) => {
               trace(`${this.label}: idle timeout`);
               this.#timedOut = err;
+              publishIdleTimeout(this, ms);
               void this.close();
             },
           );

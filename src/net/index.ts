@@ -6,6 +6,7 @@
 import { connectHappyEyeballs, interleaveFamilies } from "./happy-eyeballs.ts";
 import { acceptFork } from "./listening-socket-base.ts";
 import { runServer } from "./run-server.ts";
+import { serverStats } from "./server-stats.ts";
 import type { Net as NetCapability } from "./types.ts";
 import { withTcpConnect } from "./with-tcp-connect.ts";
 
@@ -17,6 +18,17 @@ export {
 } from "./happy-eyeballs.ts";
 export { Ipaddr } from "./ipaddr.ts";
 export { acceptFork, ListeningSocketBase } from "./listening-socket-base.ts";
+export {
+  type ConnectAttemptMessage,
+  type ConnectionCloseMessage,
+  type ConnectionOpenMessage,
+  type ConnectionOutcome,
+  type ConnectionTimeoutMessage,
+  type MetricsChannel,
+  MetricsChannels,
+  type ServerErrorMessage,
+  type ServerLimitMessage,
+} from "./metrics.ts";
 export {
   type BackendListenOptions,
   checkSwitch,
@@ -33,6 +45,7 @@ export {
   type ProxyTlv,
 } from "./proxy-protocol/index.ts";
 export { type ConnectionLimit, type RunServerOptions, serveLoop } from "./run-server.ts";
+export type { ServerStats } from "./server-stats.ts";
 export {
   type DatagramAddr,
   Sockaddr,
@@ -72,12 +85,13 @@ export type Net = NetCapability;
 
 /**
  * The generic network operations (Eio's `Net.with_tcp_connect`, `run_server`, `accept_fork`),
- * and Happy Eyeballs (RFC 8305) connecting: `connectHappyEyeballs` and the address order
- * `interleaveFamilies`.
+ * Happy Eyeballs (RFC 8305) connecting (`connectHappyEyeballs` and the address order
+ * `interleaveFamilies`), and a server's figures (`serverStats`: see docs/metrics.md).
  */
 export const Net = {
   withTcpConnect,
   runServer,
+  serverStats,
   acceptFork,
   connectHappyEyeballs,
   interleaveFamilies,

@@ -4,9 +4,12 @@
  * `backend*` methods.
  * @module
  */
+
+import type { Channel } from "node:diagnostics_channel";
 import { checkCount, show } from "../core/checks.ts";
-import { type BlockingOptions, IoError, type Switch } from "../core/index.ts";
-import { checkOptionalTimeout } from "./deadlines.ts";
+import { type BlockingOptions, IoError, isCancelled, type Switch } from "../core/index.ts";
+import { checkOptionalTimeout, deadlineClock } from "./deadlines.ts";
+import { type ConnectAttemptMessage, channels } from "./metrics.ts";
 import { checkBacklog, checkKeepAlive, checkMode } from "./option-checks.ts";
 import { ProxyListeningSocket } from "./proxy-protocol/proxied-socket.ts";
 import {
@@ -113,6 +116,8 @@ export abstract class NetBase implements Net {
     const idle = checkOptionalTimeout("idleTimeout", opts.idleTimeout);
     this.#checkTls(opts.tls, "connect");
     opts.sw.check();
+    const ch = channels.connectAttempt;
+    if (ch.hasSubscribers) return this.#connectPublished(a, opts, idle, ch);
     try {
       const sock = await this.backendConnect(a, opts);
       if (idle !== undefined) sock.setIdleTimeout(idle);
@@ -120,6 +125,40 @@ export abstract class NetBase implements Net {
     } catch (e) {
       throw withContext(e, `connecting to ${Sockaddr.format(a)}`);
     }
+  }
+
+  /** {@link connect} with a subscriber to `weir:connect:attempt`: publishes how it ended. */
+  async #connectPublished(
+    a: StreamAddr,
+    opts: ConnectOptions,
+    idle: number | undefined,
+    ch: Channel,
+  ): Promise<StreamSocket> {
+    const clock = deadlineClock();
+    const start = clock.now();
+    let sock: StreamSocket;
+    try {
+      sock = await this.backendConnect(a, opts);
+    } catch (e) {
+      const outcome = isCancelled(e) ? "cancelled" : "failed";
+      const msg: ConnectAttemptMessage = {
+        addr: a,
+        outcome,
+        durationMs: clock.now() - start,
+        error: e,
+      };
+      withContext(e, `connecting to ${Sockaddr.format(a)}`);
+      ch.publish(msg);
+      throw e;
+    }
+    const msg: ConnectAttemptMessage = {
+      addr: a,
+      outcome: "connected",
+      durationMs: clock.now() - start,
+    };
+    ch.publish(msg);
+    if (idle !== undefined) sock.setIdleTimeout(idle);
+    return sock;
   }
 
   async listen(addr: SockaddrLike, opts: ListenOptions): Promise<ListeningSocket> {

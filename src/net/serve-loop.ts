@@ -9,6 +9,7 @@
  * per-server work over the connections goes (closing them all; a coarse sweep for deadlines).
  * @module
  */
+import type { Clock } from "../core/clock.ts";
 import {
   afterFork,
   type BlockingOptions,
@@ -23,7 +24,8 @@ import {
   type Switch,
   suspend,
 } from "../core/index.ts";
-import { deadlineClock, FixedDeadline } from "./deadlines.ts";
+import { FixedDeadline } from "./deadlines.ts";
+import { type Accepted, isClosed, publishHeaderTimeout, ServeMetrics } from "./serve-metrics.ts";
 import { Sockaddr, type StreamAddr } from "./sockaddr.ts";
 import type { ListeningSocket, StreamSocket } from "./types.ts";
 
@@ -105,19 +107,20 @@ export interface ServeLoopOptions {
 
 /** A connection in its header phase: closed if its first bytes are late. */
 class HeaderDeadline extends FixedDeadline {
-  readonly sock: StreamSocket;
+  readonly conn: Accepted;
   met = false;
   expiredAt = false;
-  constructor(ms: number, sock: StreamSocket) {
-    super(ms, deadlineClock());
-    this.sock = sock;
+  constructor(ms: number, clock: Clock, conn: Accepted) {
+    super(ms, clock);
+    this.conn = conn;
   }
   protected done(): boolean {
     return this.met;
   }
   protected expired(): void {
     this.expiredAt = true;
-    this.sock.close().catch(() => {});
+    publishHeaderTimeout(this.conn, this.ms);
+    this.conn.sock.close().catch(() => {});
   }
 }
 
@@ -129,6 +132,10 @@ export class ServedConnection {
   readonly sock: StreamSocket;
   /** The peer's address (after a handshake, the client a PROXY header names). */
   addr: StreamAddr;
+  /** Its id in the `weir:connection:*` messages. */
+  readonly id: number;
+  /** When it was accepted, on the loop's clock (`deadlineClock()`). */
+  readonly openedAt: number;
   /** The handler's own cancellation context (with `cancellable`). */
   cc: CancelContext | typeof NO_CONTEXT = NO_CONTEXT;
   /** Closed by {@link ServeLoop.closeConnections}: its errors are not the handler's. */
@@ -136,10 +143,12 @@ export class ServedConnection {
   #ended = false;
   #waiters: Array<() => void> | null = null;
 
-  constructor(loop: ServeLoop, sock: StreamSocket, addr: StreamAddr) {
+  constructor(loop: ServeLoop, a: Accepted) {
     this.loop = loop;
-    this.sock = sock;
-    this.addr = addr;
+    this.sock = a.sock;
+    this.addr = a.addr;
+    this.id = a.id;
+    this.openedAt = a.at;
   }
 
   /** Whether the handler has ended and the socket is closed. */
@@ -203,11 +212,12 @@ export class ServeLoop {
   /** Connections in their header phase. */
   readonly #inHeader = new Set<HeaderDeadline>();
   /** Connections past their header phase that wait for a slot, oldest first. */
-  readonly #ready: Array<[StreamSocket, StreamAddr]> = [];
+  readonly #ready: Accepted[] = [];
   readonly #maxWaiting: number;
   #waitingFreed: (() => void) | null = null;
-  /** How many connections the header phase closed (their first bytes were late). */
-  headerTimeouts = 0;
+  /** The counters (`Net.serverStats`) and events (`weir:*`) of what it accepts. */
+  readonly #m = new ServeMetrics(this);
+  #running = false;
 
   /** A loop with the policies `opts`. @throws RangeError for a limit <= 0. */
   constructor(opts: ServeLoopOptions) {
@@ -268,8 +278,22 @@ export class ServeLoop {
    * an error that `onAcceptError` does not take (`IoError` `Closed`: the listener was closed).
    * @throws Cancelled; the accept error.
    */
-  async run(listener: Pick<ListeningSocket, "accept">): Promise<never> {
-    if (this.#o.headerTimeout !== undefined) return this.#runWithHeaders(listener);
+  async run(
+    listener: Pick<ListeningSocket, "accept"> & Partial<Pick<ListeningSocket, "listeningAddr">>,
+  ): Promise<never> {
+    this.#m.attach(listener);
+    this.#running = true;
+    try {
+      return await (this.#o.headerTimeout !== undefined
+        ? this.#runWithHeaders(listener)
+        : this.#runPlain(listener));
+    } finally {
+      this.#running = false;
+      this.#m.uncount();
+    }
+  }
+
+  async #runPlain(listener: Pick<ListeningSocket, "accept">): Promise<never> {
     const { sw, idleTimeout } = this.#o;
     const shared = this.#shared;
     const acquireFirst = this.#o.acquireFirst ?? true;
@@ -277,6 +301,8 @@ export class ServeLoop {
     let failures = 0;
     for (;;) {
       if (shared === null) {
+        if (this.#conns.size >= this.#max)
+          this.#m.atLimit(this.#shared === null ? this.#max : undefined);
         while (this.#conns.size >= this.#max) {
           this.#o.onAtLimit?.();
           await this.#waitSlot();
@@ -292,14 +318,18 @@ export class ServeLoop {
       } catch (e) {
         if (shared !== null && acquireFirst) shared.release();
         const onAcceptError = this.#o.onAcceptError;
-        if (onAcceptError === undefined || isCancelled(e) || isClosed(e)) throw e;
+        if (isCancelled(e) || isClosed(e)) throw e;
+        this.#m.acceptFailed(e);
+        if (onAcceptError === undefined) throw e;
         await onAcceptError(e, ++failures);
         continue;
       }
+      const a = this.#m.accepted(sock, addr);
       if (shared !== null && !acquireFirst) {
         try {
           await shared.acquire();
         } catch (e) {
+          this.#m.unserved(a, "refused");
           await sock.close();
           throw e;
         }
@@ -308,14 +338,16 @@ export class ServeLoop {
       if (!cc.isOn || !sw.isOn) {
         // Cancelled (the server is closing) after the accept: the handler never starts
         shared?.release();
+        this.#m.unserved(a, "refused");
         sock.close().catch(() => {});
         throw new Cancelled(cc.reason);
       }
       if (this.#o.dropIncoming?.() === true) {
         shared?.release();
+        this.#m.unserved(a, "refused");
         sock.close().catch(() => {});
       } else {
-        this.#start(sock, addr);
+        this.#start(a);
         // As Eio's fork: on the mock backend, the handler runs until it blocks first
         const p = afterFork();
         if (p !== undefined) await p;
@@ -348,36 +380,46 @@ export class ServeLoop {
           failures = 0;
         } catch (e) {
           const onAcceptError = this.#o.onAcceptError;
-          if (onAcceptError === undefined || isCancelled(e) || isClosed(e)) throw e;
+          if (isCancelled(e) || isClosed(e)) throw e;
+          this.#m.acceptFailed(e);
+          if (onAcceptError === undefined) throw e;
           await onAcceptError(e, ++failures);
           continue;
         }
+        const a = this.#m.accepted(sock, addr);
         const cc = currentCancelContext();
         if (!cc.isOn || !sw.isOn) {
+          this.#m.unserved(a, "refused");
           sock.close().catch(() => {});
           throw new Cancelled(cc.reason);
         }
-        if (this.#o.dropIncoming?.() === true) sock.close().catch(() => {});
-        else this.#header(sock, addr);
+        if (this.#o.dropIncoming?.() === true) {
+          this.#m.unserved(a, "refused");
+          sock.close().catch(() => {});
+        } else this.#header(a);
         if (++batch >= this.#batch) {
           batch = 0;
           await Fiber.yield();
         }
       }
     } finally {
-      for (const [sock] of this.#ready.splice(0)) sock.close().catch(() => {});
+      for (const a of this.#ready.splice(0)) {
+        this.#m.unserved(a, "refused");
+        a.sock.close().catch(() => {});
+      }
       // Those in their header phase: their awaitBuffered is cancelled with this fiber
     }
   }
 
   /** Starts `sock`'s header phase (in the loop's fiber: cancelled with it). */
-  #header(sock: StreamSocket, addr: StreamAddr): void {
+  #header(a: Accepted): void {
+    const { sock } = a;
     const wait = sock.awaitBuffered;
     if (wait === undefined) {
-      this.#admit(sock, addr);
+      this.#admit(a);
       return;
     }
-    const d = new HeaderDeadline(this.#o.headerTimeout as number, sock);
+    const d = new HeaderDeadline(this.#o.headerTimeout as number, this.#m.clock, a);
     this.#inHeader.add(d);
     const left = (): void => {
       d.cancel();
@@ -387,42 +429,53 @@ export class ServeLoop {
     wait.call(sock, this.#o.headerBytes ?? 1).then(
       () => {
         left();
-        if (d.expiredAt) return;
+        if (d.expiredAt) {
+          this.#m.unserved(a, "timeout");
+          return;
+        }
         d.met = true;
-        this.#admit(sock, addr);
+        this.#admit(a);
       },
-      () => {
+      (e: unknown) => {
         left();
-        if (d.expiredAt) this.headerTimeouts++;
+        if (d.expiredAt) this.#m.unserved(a, "timeout");
         // a failed handshake (a bad PROXY header, TLS) is reported as the serve step reports
         // it, through the handler's path (which never reaches the handler)
-        else if (sock.handshake !== undefined) return this.#admit(sock, addr);
+        else if (sock.handshake !== undefined) return this.#admit(a);
+        else this.#m.unserved(a, isCancelled(e) ? "refused" : "error", e);
         sock.close().catch(() => {});
       },
     );
   }
 
-  /** Serves `sock` now if there is a slot, else queues it for the next. */
-  #admit(sock: StreamSocket, addr: StreamAddr): void {
+  /** Serves `a` now if there is a slot, else queues it for the next. */
+  #admit(a: Accepted): void {
     const shared = this.#shared;
     if (shared !== null) {
       shared.acquire().then(
-        () => this.#startNow(sock, addr),
-        () => sock.close().catch(() => {}),
+        () => this.#startNow(a),
+        () => {
+          this.#m.unserved(a, "refused");
+          a.sock.close().catch(() => {});
+        },
       );
       return;
     }
-    if (this.#conns.size < this.#max && this.#ready.length === 0) this.#startNow(sock, addr);
-    else this.#ready.push([sock, addr]);
+    if (this.#conns.size < this.#max && this.#ready.length === 0) this.#startNow(a);
+    else {
+      this.#m.atLimit(this.#shared === null ? this.#max : undefined);
+      this.#ready.push(a);
+    }
   }
 
-  #startNow(sock: StreamSocket, addr: StreamAddr): void {
+  #startNow(a: Accepted): void {
     if (!this.#o.sw.isOn) {
       this.#shared?.release();
-      sock.close().catch(() => {});
+      this.#m.unserved(a, "refused");
+      a.sock.close().catch(() => {});
       return;
     }
-    this.#start(sock, addr);
+    this.#start(a);
   }
 
   #waitWaiting(): Promise<void> {
@@ -446,9 +499,10 @@ export class ServeLoop {
     });
   }
 
-  #start(sock: StreamSocket, addr: StreamAddr): void {
-    const conn = new ServedConnection(this, sock, addr);
+  #start(a: Accepted): void {
+    const conn = new ServedConnection(this, a);
     this.#conns.add(conn);
+    this.#m.count();
     let started = false;
     try {
       this.#o.sw.fork(() => {
@@ -516,6 +570,7 @@ export class ServeLoop {
 
   #report(conn: ServedConnection, failed: boolean, error: unknown): void {
     this.#conns.delete(conn);
+    this.#m.served(conn, failed, error);
     if (this.#shared !== null) this.#shared.release();
     const freed = this.#slotFreed;
     if (freed !== null) {
@@ -525,8 +580,9 @@ export class ServeLoop {
     const next = this.#ready.shift();
     if (next !== undefined) {
       this.#waitingFreed?.();
-      this.#startNow(next[0], next[1]);
+      this.#startNow(next);
     }
+    if (!this.#running) this.#m.uncount();
     conn.markEnded();
     if (!failed || isCancelled(error)) return;
     // Closed by the loop (stop's drain timeout, closeConnections): its errors are not the handler's
@@ -536,8 +592,4 @@ export class ServeLoop {
     }
     this.#o.onHandlerError(error, conn);
   }
-}
-
-function isClosed(e: unknown): boolean {
-  return e instanceof IoError && e.err.kind === "Closed";
 }

@@ -48,6 +48,15 @@ export interface StreamSocket extends TwoWay {
    * the PROXY header is read).
    */
   readonly proxiedBy?: StreamAddr | undefined;
+  /**
+   * Optional: the bytes received on the connection so far (what the server's metrics count:
+   * `weir:connection:close`, `serverStats`). Kept after `close`.
+   */
+  readonly bytesRead?: number;
+  /** Optional: the bytes sent (written) on it so far. Kept after `close`. */
+  readonly bytesWritten?: number;
+  /** Optional: whether its idle timeout (`setIdleTimeout`) closed it. */
+  readonly idleTimedOut?: boolean;
 }
 
 /** PEM text or its bytes: a certificate, a certificate chain, or a private key. */

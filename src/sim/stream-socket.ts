@@ -11,6 +11,7 @@ import type { ShutdownCommand } from "../flow/types.ts";
 import { checkReadBuffer, checkShutdownCommand, checkWriteBuffers } from "../mock/checks.ts";
 import { checkTimeout, FnIdleWatch } from "../net/deadlines.ts";
 import type { StreamAddr, StreamSocket } from "../net/index.ts";
+import { publishIdleTimeout } from "../net/metrics.ts";
 import { DATA, FIN, type Flow, RST, type Segment, SYN_ACK } from "./flow.ts";
 import type { SimHost } from "./host.ts";
 import { Waiters } from "./waiters.ts";
@@ -52,6 +53,10 @@ export class SimStreamSocket implements StreamSocket {
   #timedOut: IoError | null = null;
   /** Bytes in and out so far (what an idle deadline watches). */
   #moved = 0;
+  /** Bytes received (see `StreamSocket.bytesRead`). */
+  bytesRead = 0;
+  /** Bytes sent (see `StreamSocket.bytesWritten`). */
+  bytesWritten = 0;
   readonly #readWhat = (): string => `${this.host.name}: read from ${this.name}`;
   readonly #writeWhat = (): string => `${this.host.name}: write to ${this.name}`;
 
@@ -112,6 +117,7 @@ export class SimStreamSocket implements StreamSocket {
         this.#chunks.push(seg.data);
         this.#size += n;
         this.#moved += n;
+        this.bytesRead += n;
         this.#readers.wakeAll();
         return;
       }
@@ -299,6 +305,7 @@ export class SimStreamSocket implements StreamSocket {
       }
       cur.left -= k;
       this.#moved += k;
+      this.bytesWritten += k;
       out.outstanding += k;
       if (!out.send(DATA, seg)) {
         w.event(`${out.label} retransmission timeout`);
@@ -333,6 +340,11 @@ export class SimStreamSocket implements StreamSocket {
 
   setNoDelay(_enabled: boolean): void {}
 
+  /** Whether its idle timeout closed it. */
+  get idleTimedOut(): boolean {
+    return this.#timedOut !== null;
+  }
+
   /** See `StreamSocket.setIdleTimeout`: on the simulation's virtual clock. */
   setIdleTimeout(ms: number | null): void {
     if (ms !== null) checkTimeout("ms", ms);
@@ -345,6 +357,7 @@ export class SimStreamSocket implements StreamSocket {
             () => this.#moved,
             (err) => {
               this.#timedOut = err;
+              publishIdleTimeout(this, ms);
               void this.close();
             },
           );

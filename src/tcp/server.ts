@@ -19,6 +19,7 @@ import { type Monitor, raiseToMonitor } from "../core/monitor.ts";
 import { callAfter, checkOptionalTimeout } from "../net/deadlines.ts";
 import { checkBacklog, checkKeepAlive } from "../net/option-checks.ts";
 import { type ServedConnection, ServeLoop } from "../net/serve-loop.ts";
+import { type ServerStats, serverStats } from "../net/server-stats.ts";
 import { Sockaddr, type StreamAddr } from "../net/sockaddr.ts";
 import type {
   KeepAlive,
@@ -730,6 +731,19 @@ export class Server<A extends StreamAddr = StreamAddr, L = unknown> implements A
   /** How many connections are being handled now. */
   get numConnections(): number {
     return this.#loop.numConnections;
+  }
+
+  /**
+   * The server's figures since it started: connections open, waiting, accepted, closed,
+   * refused, timed out; how often it was full; errors; bytes in and out. The same object
+   * `Net.serverStats(server.listeningSocket)` returns (see docs/metrics.md).
+   * @example
+   * ```ts
+   * const { open, accepted, bytesIn, bytesOut } = server.stats();
+   * ```
+   */
+  stats(): ServerStats {
+    return serverStats(this.#listener);
   }
 
   /** The connection limit. */

@@ -7,15 +7,20 @@ import { describe, expectTypeOf, test } from "vitest";
 import {
   BufRead,
   Cancelled,
+  type ConnectAttemptMessage,
+  type ConnectionCloseMessage,
+  type ConnectionOutcome,
   Fiber,
   Flow,
   type IoErr,
   IoError,
   type KeepAlive,
   type ListeningSocket,
+  MetricsChannels,
   Net,
   type RecvResult,
   run,
+  type ServerStats,
   type Sockaddr,
   Sockaddr as SockaddrNs,
   type StreamSocket,
@@ -80,6 +85,24 @@ describe("weir", () => {
       // @ts-expect-error: maxConnections is a number
       maxConnections: "10",
     });
+  });
+
+  test("metrics: the channel names, the message shapes, Net.serverStats and server.stats()", () => {
+    expectTypeOf(MetricsChannels.connectionClose).toEqualTypeOf<"weir:connection:close">();
+    expectTypeOf(MetricsChannels.connectAttempt).toEqualTypeOf<"weir:connect:attempt">();
+    expectTypeOf<ConnectionCloseMessage["bytesIn"]>().toEqualTypeOf<number>();
+    expectTypeOf<ConnectionCloseMessage["outcome"]>().toEqualTypeOf<ConnectionOutcome>();
+    expectTypeOf<ConnectAttemptMessage["outcome"]>().toEqualTypeOf<
+      "connected" | "failed" | "cancelled"
+    >();
+    expectTypeOf(Net.serverStats).parameter(0).toEqualTypeOf<ListeningSocket>();
+    expectTypeOf(Net.serverStats).returns.toEqualTypeOf<ServerStats>();
+    type Server = Awaited<ReturnType<typeof Tcp.Server.createSock>>;
+    expectTypeOf<ReturnType<Server["stats"]>>().toEqualTypeOf<ServerStats>();
+    expectTypeOf<ServerStats["timedOut"]>().toEqualTypeOf<number>();
+    const st = {} as ServerStats;
+    // @ts-expect-error: the figures are read-only
+    st.open = 1;
   });
 
   test("datagram recv says whether it truncated; keepAlive and mode are listen options", () => {

@@ -100,6 +100,21 @@ export class ProxiedSocket implements StreamSocket {
     this.#inner.setNoDelay(enabled);
   }
 
+  /** See `StreamSocket.bytesRead`. */
+  get bytesRead(): number | undefined {
+    return this.#inner.bytesRead;
+  }
+
+  /** See `StreamSocket.bytesWritten`. */
+  get bytesWritten(): number | undefined {
+    return this.#inner.bytesWritten;
+  }
+
+  /** See `StreamSocket.idleTimedOut`. */
+  get idleTimedOut(): boolean | undefined {
+    return this.#inner.idleTimedOut;
+  }
+
   setIdleTimeout(ms: number | null): void {
     this.#inner.setIdleTimeout(ms);
   }
