@@ -146,9 +146,12 @@ export async function offerHandover(
         // that successor failed or went away: offer to the next
       }
       if (pid !== undefined) {
+        // stop taking connections from the kernel now; those taken already still go to accept()
+        const drained = Promise.all(own.map((l) => l.stopAccepting()));
         await control.close();
         await copyString("released\n", conn).catch(() => {});
         await conn.close().catch(() => {});
+        await drained;
         resolve(pid);
         return;
       }
@@ -159,8 +162,8 @@ export async function offerHandover(
 }
 
 /**
- * Sends the fds on `conn` and waits for `ready`; then stops accepting. Returns the
- * successor's pid, or `undefined` if it did not answer as it should.
+ * Sends the fds on `conn` and waits for `ready PID`. Returns the successor's pid, or
+ * `undefined` if it did not answer as it should.
  */
 async function offerOn(
   conn: StreamSocket,
@@ -181,9 +184,7 @@ async function offerOn(
   if (sent !== bytes.length) return undefined;
   const answer = await lineWithin(conn, timeout);
   const m = /^ready (\d+)$/.exec(answer);
-  if (m === null) return undefined;
-  await Promise.all(listeners.map((l) => l.stopAccepting()));
-  return Number(m[1]);
+  return m === null ? undefined : Number(m[1]);
 }
 
 /**
