@@ -25,7 +25,7 @@ import {
 } from "weir";
 import { Mock } from "weir/mock";
 import { type NetStat, Sim, type SimEnv, type SimMessage } from "weir/sim";
-import { Unix } from "weir/unix";
+import { type ActivationSocket, type HandoverOffer, type TakenOver, Unix } from "weir/unix";
 
 describe("weir", () => {
   test("run() hands the body an env and returns its result", () => {
@@ -38,7 +38,7 @@ describe("weir", () => {
   });
 
   test("Switch.run returns the body's value; Fiber.pair a typed tuple", () => {
-    expectTypeOf(Switch.run(async () => "x")).toEqualTypeOf<Promise<string>>();
+    expectTypeOf(Switch.run(async () => "x")).toEqualTypeOf<Promise<number>>();
     expectTypeOf(
       Fiber.pair(
         async () => 1,
@@ -69,7 +69,7 @@ describe("weir", () => {
   });
 
   test("flows: readAll gives a string, BufRead.line a string", () => {
-    expectTypeOf(Flow.readAll).returns.toEqualTypeOf<Promise<string>>();
+    expectTypeOf(Flow.readAll).returns.toEqualTypeOf<Promise<number>>();
     expectTypeOf(BufRead.of).returns.toHaveProperty("line");
   });
 
@@ -118,6 +118,15 @@ describe("weir/mock and weir/unix", () => {
   test("Mock.Flow.make gives a flow; Unix.fd a number", () => {
     expectTypeOf(Mock.Flow.make).parameter(0).toEqualTypeOf<string>();
     expectTypeOf(Unix.fd).returns.toEqualTypeOf<number>();
+  });
+  test("Unix.listenFds gives tagged sockets; takeOver may find nothing", () => {
+    expectTypeOf(Unix.listenFds).returns.resolves.toEqualTypeOf<ActivationSocket[]>();
+    expectTypeOf<ActivationSocket["kind"]>().toEqualTypeOf<
+      "listening" | "stream" | "datagram" | "other"
+    >();
+    expectTypeOf(Unix.takeOver).returns.resolves.toEqualTypeOf<TakenOver | undefined>();
+    expectTypeOf(Unix.offerHandover).returns.resolves.toEqualTypeOf<HandoverOffer>();
+    expectTypeOf<HandoverOffer["handedOver"]>().toEqualTypeOf<Promise<number>>();
   });
 });
 
