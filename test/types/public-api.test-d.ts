@@ -38,7 +38,7 @@ describe("weir", () => {
   });
 
   test("Switch.run returns the body's value; Fiber.pair a typed tuple", () => {
-    expectTypeOf(Switch.run(async () => "x")).toEqualTypeOf<Promise<number>>();
+    expectTypeOf(Switch.run(async () => "x")).toEqualTypeOf<Promise<string>>();
     expectTypeOf(
       Fiber.pair(
         async () => 1,
@@ -69,7 +69,7 @@ describe("weir", () => {
   });
 
   test("flows: readAll gives a string, BufRead.line a string", () => {
-    expectTypeOf(Flow.readAll).returns.toEqualTypeOf<Promise<number>>();
+    expectTypeOf(Flow.readAll).returns.toEqualTypeOf<Promise<string>>();
     expectTypeOf(BufRead.of).returns.toHaveProperty("line");
   });
 
