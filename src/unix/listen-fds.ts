@@ -4,7 +4,8 @@
  * `LISTEN_FDNAMES`.
  * @module
  */
-import { native } from "../backend-node/native.ts";
+import { toIoError } from "../backend-node/errors.ts";
+import { NativeAddonUnavailable, native } from "../backend-node/native.ts";
 import { show } from "../core/checks.ts";
 import { IoError, type Switch } from "../core/index.ts";
 import type { DatagramSocket, ListeningSocket, StreamSocket } from "../net/types.ts";
@@ -175,7 +176,15 @@ export async function listenFds(opts: ListenFdsOptions): Promise<ActivationSocke
       closeFrom(fd + 1, n - i - 1);
       throw wrapError(e, fd);
     }
-    if (native.fdType(mine) === "other") {
+    let type: "stream" | "dgram" | "other";
+    try {
+      type = native.fdType(mine);
+    } catch (e) {
+      native.close(mine);
+      closeFrom(fd, n - i);
+      throw toIoError(e);
+    }
+    if (type === "other") {
       native.close(mine);
       out.push({ fd, name: names[i] as string, kind: "other" });
       continue;
@@ -191,8 +200,10 @@ export async function listenFds(opts: ListenFdsOptions): Promise<ActivationSocke
   return out;
 }
 
-/** A passed fd that cannot be duplicated (not open: EBADF), as an IoError saying which. */
-function wrapError(e: unknown, fd: number): IoError {
+/** A passed fd that cannot be duplicated (not open: EBADF), as an IoError saying which. A
+ * missing addon as itself (it says what to do). */
+function wrapError(e: unknown, fd: number): unknown {
+  if (e instanceof NativeAddonUnavailable) return e;
   const code = (e as { code?: unknown }).code;
   return notPassed(
     `fd ${fd} of LISTEN_FDS is not open (${typeof code === "string" ? code : String(e)})`,
