@@ -140,18 +140,20 @@ process.stdout.write(
     generator === undefined ? "weir bench" : "loadgen"
   } on the same machine; median of ${reps} interleaved rounds of ${secs} s\n`,
 );
-process.stdout.write("load      N      rate        x N=1   goal (0.8 x N)\n");
+process.stdout.write("load      N   median rate  x N=1   goal (0.8 x N)  rounds (min-max)\n");
 let missed = 0;
 for (const load of loads) {
   const base = median(results.get(`${load.name}/1`) ?? [0]);
   for (const n of ns) {
-    const rate = median(results.get(`${load.name}/${n}`) ?? [0]);
+    const rates = results.get(`${load.name}/${n}`) ?? [0];
+    const rate = median(rates);
+    const spread = `${Math.min(...rates).toFixed(0)}-${Math.max(...rates).toFixed(0)}`;
     const ratio = base > 0 ? rate / base : 0;
     const goal = 0.8 * n;
     const met = n === 1 || ratio >= goal;
     if (!met) missed++;
     process.stdout.write(
-      `${load.name.padEnd(9)} ${String(n).padStart(2)} ${rate.toFixed(0).padStart(9)} ${load.unit.padEnd(6)} ${ratio.toFixed(2).padStart(5)}   ${n === 1 ? "-" : `${goal.toFixed(1)} ${met ? "met" : "missed"}`}\n`,
+      `${load.name.padEnd(9)} ${String(n).padStart(2)} ${rate.toFixed(0).padStart(9)} ${load.unit.padEnd(6)} ${ratio.toFixed(2).padStart(5)}   ${(n === 1 ? "-" : `${goal.toFixed(1)} ${met ? "met" : "missed"}`).padEnd(12)}   ${spread}\n`,
     );
   }
 }
