@@ -2,7 +2,8 @@
  * Interop (`npm run test:interop`): `weir echo --systemd` started by Debian's
  * `systemd-socket-activate` (package `systemd`), which listens, waits for the first client and
  * then execs weir with the sockets as fds 3.. and LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES set,
- * as a `.socket` unit does: a TCP port and a Unix path together, and a UDP port (`--datagram`).
+ * as a `.socket` unit does: a TCP port and a Unix path together, a UDP port (`--datagram`), and
+ * a process per connection (`--accept`, Accept=yes).
  */
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
@@ -75,5 +76,29 @@ describe("weir echo --systemd under systemd-socket-activate", () => {
     expect(second.stdout).toBe("pong\n");
     activator.child.kill("SIGTERM");
     expect(await activator.exit()).toEqual({ code: 0, signal: null });
+  });
+
+  test("--accept (Accept=yes): a weir echo per connection echoes it and exits with status 0", async () => {
+    requireTool("systemd-socket-activate", "systemd");
+    requireTool("nc");
+    const port = await closedPort();
+    const activator = start("systemd-socket-activate", [
+      ...["--accept", "-l", `127.0.0.1:${port}`],
+      ...[NODE, MAIN, "echo", "--systemd"],
+    ]);
+    await activator.waitFor("stderr", /Listening on .* as 3\./);
+    for (const text of ["first\n", "second\n"]) {
+      const nc = start("nc", ["-N", "127.0.0.1", String(port)], { input: text });
+      expect(await nc.exit()).toEqual({ code: 0, signal: null });
+      expect(nc.stdout).toBe(text);
+    }
+    // each connection's process ends once its client is done
+    await activator.waitFor(
+      "stderr",
+      /Child \d+ died with code 0[\s\S]*Child \d+ died with code 0/,
+    );
+    expect(activator.stdout).toBe("echoing a connection (systemd fd 3, name unknown)\n".repeat(2));
+    activator.child.kill("SIGTERM");
+    await activator.exit();
   });
 });
