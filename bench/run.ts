@@ -22,8 +22,10 @@
  *    with and without Happy Eyeballs (bench/proxy-protocol.ts).
  * 6. Metrics: the runServer echo with a subscriber on every `weir:*` channel against without,
  *    pingpong and connection rate (bench/metrics-ratio.ts; in the default run too, ~20 s).
+ * 7. Several cores: `weir echo --domains N-1` for N = 1 to the core count, pingpong and
+ *    connection rate as ratios to N = 1 (bench/domains-ratio.ts; `--domains` runs only this).
  *
- * Usage: node bench/run.ts [--full] [--micro-only] [--net-only]
+ * Usage: node bench/run.ts [--full] [--micro-only] [--net-only] [--domains]
  * By default the run takes about 2 minutes: the micro-benchmarks (short inputs) and one echo
  * server per face (Net.runServer; Tcp.Server with Reader/Writer), 2 interleaved rounds of 2 s
  * per load. `--full` takes about 15: every echo server (4 rounds of 3 s), TLS, the examples
@@ -43,6 +45,7 @@ const { values } = parseArgs({
     full: { type: "boolean", default: false },
     "micro-only": { type: "boolean", default: false },
     "net-only": { type: "boolean", default: false },
+    domains: { type: "boolean", default: false },
   },
 });
 
@@ -53,6 +56,12 @@ function section(title: string): void {
 function runScript(args: string[], env: NodeJS.ProcessEnv = process.env): number {
   const r = spawnSync(args[0] as string, args.slice(1), { cwd: root, stdio: "inherit", env });
   return r.status ?? 1;
+}
+
+if (values.domains) {
+  section("several cores: weir echo --domains N-1, N = 1 to the core count (ratios to N = 1)");
+  process.exitCode = runScript([node, "bench/domains-ratio.ts"]);
+  process.exit();
 }
 
 const quick = !values.full;
@@ -134,6 +143,8 @@ if (!values["micro-only"] && !quick) {
   failures += runScript([node, "bench/examples-ratio.ts", "--full"]) === 0 ? 0 : 1;
   section("PROXY protocol: headers parsed per second; connect with a dead first address");
   failures += runScript([node, "bench/proxy-protocol.ts"]) === 0 ? 0 : 1;
+  section("several cores: weir echo --domains N-1, N = 1 to the core count (ratios to N = 1)");
+  failures += runScript([node, "bench/domains-ratio.ts"]) === 0 ? 0 : 1;
 }
 
 process.exitCode = failures === 0 ? 0 : 1;

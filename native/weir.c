@@ -2,7 +2,9 @@
  * weir_native: the few POSIX socket primitives Node.js does not expose.
  *
  *   socketpair, pipe, socket, bind, connect, listen, getsockname, getpeername,
- *   setReuseAddr, setReusePort, shutdown, fdType, close   (synchronous)
+ *   setReuseAddr, setReusePort, shutdown, fdType, close,
+ *   acceptsConnections, sendFds                            (synchronous)
+ *   recvFds: poll + recvmsg with SCM_RIGHTS on a thread-pool thread (async work)
  *   DgramHandle: sendmsg/recvmsg on an existing datagram socket fd (Unix or
  *   UDP), driven by a uv_poll_t on the calling environment's event loop.
  *
@@ -36,6 +38,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <node_api.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -1390,6 +1393,245 @@ static napi_value dgram_get_fd(napi_env env, napi_callback_info info) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* Passing fds over a Unix stream socket (SCM_RIGHTS), and SO_ACCEPTCONN.    */
+
+#define MAX_PASSED_FDS 16
+#define MAX_PASSED_BYTES 65536
+
+/* acceptsConnections(fd): whether a socket is listening (SO_ACCEPTCONN) */
+static napi_value js_accepts_connections(napi_env env, napi_callback_info info) {
+  GET_ARGS(1);
+  int fd;
+  if (!arg_fd(env, argv[0], &fd)) return NULL;
+  int on = 0;
+  socklen_t len = sizeof on;
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) < 0) {
+    return throw_syserr(env, errno, "getsockopt");
+  }
+  napi_value r;
+  NAPI_TRY(napi_get_boolean(env, on != 0, &r));
+  return r;
+}
+
+/* sendFds(fd, data, fds): one sendmsg of `data` (>= 1 byte) carrying `fds`; returns bytes sent */
+static napi_value js_send_fds(napi_env env, napi_callback_info info) {
+  GET_ARGS(3);
+  int fd;
+  if (!arg_fd(env, argv[0], &fd)) return NULL;
+  void *data;
+  size_t len;
+  if (!arg_bytes(env, argv[1], "data", &data, &len)) return NULL;
+  if (len < 1 || len > MAX_PASSED_BYTES) {
+    return throw_type(env, "ERR_INVALID_ARG_VALUE", "data must be 1 to 65536 bytes");
+  }
+  bool is_array = false;
+  uint32_t nfds = 0;
+  if (napi_is_array(env, argv[2], &is_array) != napi_ok || !is_array) {
+    return throw_type(env, "ERR_INVALID_ARG_TYPE", "fds must be an array of fds");
+  }
+  NAPI_TRY(napi_get_array_length(env, argv[2], &nfds));
+  if (nfds > MAX_PASSED_FDS) {
+    return throw_type(env, "ERR_INVALID_ARG_VALUE", "fds must hold at most 16 fds");
+  }
+  int fds[MAX_PASSED_FDS];
+  for (uint32_t i = 0; i < nfds; i++) {
+    napi_value v;
+    NAPI_TRY(napi_get_element(env, argv[2], i, &v));
+    if (!arg_fd(env, v, &fds[i])) return NULL;
+  }
+  struct iovec iov = {.iov_base = data, .iov_len = len};
+  union {
+    char buf[CMSG_SPACE(sizeof(int) * MAX_PASSED_FDS)];
+    struct cmsghdr align;
+  } ctl;
+  memset(&ctl, 0, sizeof ctl);
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (nfds > 0) {
+    msg.msg_control = ctl.buf;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+    memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+  }
+  ssize_t n;
+  do {
+    n = sendmsg(fd, &msg, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return throw_syserr(env, errno, "sendmsg");
+  napi_value r;
+  NAPI_TRY(napi_create_int64(env, (int64_t)n, &r));
+  return r;
+}
+
+/* A recvFds in flight: the work runs poll(2) + recvmsg(2) on a libuv thread-pool thread. */
+typedef struct {
+  napi_async_work work;
+  napi_ref cb;
+  int fd;
+  int timeout_ms;
+  size_t cap;
+  char *buf;
+  ssize_t n;
+  int err;
+  const char *syscall;
+  int fds[MAX_PASSED_FDS];
+  int nfds;
+} recvfds_req;
+
+static void recvfds_execute(napi_env env, void *data) {
+  (void)env;
+  recvfds_req *r = data;
+  struct pollfd p = {.fd = r->fd, .events = POLLIN, .revents = 0};
+  int left = r->timeout_ms;
+  uint64_t start = uv_hrtime();
+  for (;;) {
+    int k = poll(&p, 1, left);
+    if (k < 0 && errno == EINTR) k = -2;
+    if (k == 0) {
+      r->err = ETIMEDOUT;
+      r->syscall = "poll";
+      return;
+    }
+    if (k == -1) {
+      r->err = errno;
+      r->syscall = "poll";
+      return;
+    }
+    if (k > 0) {
+      struct iovec iov = {.iov_base = r->buf, .iov_len = r->cap};
+      union {
+        char buf[CMSG_SPACE(sizeof(int) * MAX_PASSED_FDS)];
+        struct cmsghdr align;
+      } ctl;
+      struct msghdr msg;
+      memset(&msg, 0, sizeof msg);
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = ctl.buf;
+      msg.msg_controllen = sizeof ctl.buf;
+      ssize_t n = recvmsg(r->fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+      if (n >= 0) {
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+          if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+          int count = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+          int got[MAX_PASSED_FDS];
+          memcpy(got, CMSG_DATA(c), sizeof(int) * (size_t)count);
+          for (int i = 0; i < count; i++) {
+            if (r->nfds < MAX_PASSED_FDS) r->fds[r->nfds++] = got[i];
+            else close(got[i]);
+          }
+        }
+        if (msg.msg_flags & MSG_CTRUNC) {
+          for (int i = 0; i < r->nfds; i++) close(r->fds[i]);
+          r->nfds = 0;
+          r->err = EMSGSIZE;
+          r->syscall = "recvmsg";
+          return;
+        }
+        r->n = n;
+        return;
+      }
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        r->err = errno;
+        r->syscall = "recvmsg";
+        return;
+      }
+    }
+    if (r->timeout_ms >= 0) {
+      uint64_t spent = (uv_hrtime() - start) / 1000000;
+      if (spent >= (uint64_t)r->timeout_ms) {
+        r->err = ETIMEDOUT;
+        r->syscall = "poll";
+        return;
+      }
+      left = r->timeout_ms - (int)spent;
+    }
+  }
+}
+
+static void recvfds_complete(napi_env env, napi_status status, void *data) {
+  recvfds_req *r = data;
+  napi_value cb = NULL, argv[3], global;
+  if (status == napi_cancelled) {
+    r->err = ECANCELED;
+    r->syscall = "recvmsg";
+  }
+  if (env != NULL && napi_get_reference_value(env, r->cb, &cb) == napi_ok && cb != NULL) {
+    napi_get_null(env, &argv[0]);
+    napi_get_null(env, &argv[1]);
+    napi_create_array_with_length(env, (size_t)r->nfds, &argv[2]);
+    if (r->err != 0) {
+      argv[0] = syserr_value(env, r->err, r->syscall);
+    } else {
+      void *copy = NULL;
+      if (napi_create_buffer_copy(env, (size_t)r->n, r->buf, &copy, &argv[1]) != napi_ok) {
+        napi_get_null(env, &argv[1]);
+      }
+      for (int i = 0; i < r->nfds; i++) {
+        napi_value v;
+        napi_create_int32(env, r->fds[i], &v);
+        napi_set_element(env, argv[2], (uint32_t)i, v);
+      }
+    }
+    napi_get_global(env, &global);
+    napi_value ignored;
+    if (napi_call_function(env, global, cb, 3, argv, &ignored) != napi_ok) {
+      /* an exception from the callback: leave it pending, Node reports it as uncaught */
+    }
+  } else {
+    for (int i = 0; i < r->nfds; i++) close(r->fds[i]);
+  }
+  if (env != NULL) {
+    napi_delete_reference(env, r->cb);
+    napi_delete_async_work(env, r->work);
+  }
+  free(r->buf);
+  free(r);
+}
+
+/*
+ * recvFds(fd, maxBytes, timeoutMs, cb): waits (off the event loop) for one message on a Unix
+ * stream socket and calls cb(err, data, fds): data a Buffer (length 0 at end-of-file), fds
+ * the descriptors it carried (close-on-exec). err `ETIMEDOUT` after timeoutMs (-1: no limit).
+ * To give up early, shutdown(fd) (the wait ends with end-of-file); close fd only after cb.
+ */
+static napi_value js_recv_fds(napi_env env, napi_callback_info info) {
+  GET_ARGS(4);
+  int fd, cap, timeout;
+  if (!arg_fd(env, argv[0], &fd)) return NULL;
+  if (!arg_int_in(env, argv[1], "maxBytes", 1, MAX_PASSED_BYTES, &cap)) return NULL;
+  if (!arg_int_in(env, argv[2], "timeoutMs", -1, 2147483647, &timeout)) return NULL;
+  if (!arg_function(env, argv[3], "cb")) return NULL;
+  recvfds_req *r = calloc(1, sizeof *r);
+  if (r == NULL) return throw_syserr(env, ENOMEM, "recvFds");
+  r->buf = malloc((size_t)cap);
+  if (r->buf == NULL) {
+    free(r);
+    return throw_syserr(env, ENOMEM, "recvFds");
+  }
+  r->fd = fd;
+  r->cap = (size_t)cap;
+  r->timeout_ms = timeout;
+  napi_value name;
+  if (napi_create_reference(env, argv[3], 1, &r->cb) != napi_ok ||
+      napi_create_string_utf8(env, "weir.recvFds", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, recvfds_execute, recvfds_complete, r, &r->work) !=
+          napi_ok ||
+      napi_queue_async_work(env, r->work) != napi_ok) {
+    free(r->buf);
+    free(r);
+    throw_napi_failure(env, "recvFds");
+    return NULL;
+  }
+  return undefined(env);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Module.                                                                   */
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
@@ -1411,6 +1653,9 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"fdType", NULL, js_fd_type, NULL, NULL, NULL, napi_enumerable, NULL},
       {"shutdown", NULL, js_shutdown, NULL, NULL, NULL, napi_enumerable, NULL},
       {"stats", NULL, js_stats, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"acceptsConnections", NULL, js_accepts_connections, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"sendFds", NULL, js_send_fds, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"recvFds", NULL, js_recv_fds, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns) != napi_ok) return NULL;
 

@@ -135,6 +135,10 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
   #keepAlive: ((raw: Socket) => void) | undefined = undefined;
   /** With `tls`: wraps each accepted connection. */
   #tls: TlsAcceptor | null = null;
+  /** {@link stopAccepting} was called: this process takes no more connections from the kernel. */
+  #stopped = false;
+  /** The waiters of {@link stopAccepting} for the queue to empty. */
+  #drained: Array<() => void> = [];
 
   private constructor(server: Server, addr: StreamAddr, acceptQueue: number) {
     super();
@@ -342,6 +346,7 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
     if (this.#state !== "open") return Promise.reject(closedError("accept"));
     const queued = this.#queue.shift();
     if (queued !== undefined) {
+      if (this.#stopped && this.#queue.length === 0) this.#wakeDrained();
       try {
         return Promise.resolve(adopt(queued, sw, idle));
       } catch (e) {
@@ -398,6 +403,35 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
   }
 
   /**
+   * Stops taking connections from the kernel, for a handover (another process holds the same
+   * socket and accepts from now on): closes this process's descriptor, so the connections
+   * still in the kernel's queue stay there for the other process, and forgets the Unix socket
+   * file (it is the successor's: {@link close} leaves it). The connections already taken (in
+   * {@link queued}) are still given to `accept()`; once they are gone, `accept()` waits until
+   * it is cancelled or the socket is closed. Resolves once the queue is empty (or the socket
+   * closed).
+   */
+  stopAccepting(): Promise<void> {
+    if (this.#state !== "open") return Promise.resolve();
+    if (!this.#stopped) {
+      this.#stopped = true;
+      this.#file = undefined;
+      this.#server.close();
+    }
+    if (this.#queue.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#drained.push(resolve));
+  }
+
+  /** Whether {@link stopAccepting} was called. */
+  get acceptStopped(): boolean {
+    return this.#stopped;
+  }
+
+  #wakeDrained(): void {
+    for (const w of this.#drained.splice(0)) w();
+  }
+
+  /**
    * Stops listening (the port or path is free when this returns), closes the queued
    * connections and fails pending `accept`s with `IoError` `Closed`. A second call waits for
    * the first.
@@ -421,6 +455,7 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
     w?.reject(closedError("listen"));
     for (const waiter of this.#waiters.splice(0)) waiter.fail(closedError("accept"));
     const queued = this.#queue.splice(0);
+    this.#wakeDrained();
     this.#closing = Promise.all(queued.map((s) => s.close())).then(() => {
       this.#state = "closed";
     });

@@ -220,6 +220,33 @@ export interface Native {
    * @throws NativeSystemError (`shutdown`), e.g. `ENOTCONN`.
    */
   shutdown(fd: number, how: NativeShutdown): void;
+  /**
+   * Whether a socket is listening (SO_ACCEPTCONN).
+   * @throws NativeSystemError (`getsockopt`): `EBADF`, `ENOTSOCK`.
+   */
+  acceptsConnections?(fd: number): boolean;
+  /**
+   * One `sendmsg` on a Unix socket of `data` (1 to 65536 bytes) carrying copies of `fds`
+   * (SCM_RIGHTS, at most 16); returns the bytes sent (fewer than asked if the socket's buffer
+   * was nearly full).
+   * @throws NativeSystemError (`sendmsg`): `EAGAIN` (full), `EPIPE`, `EBADF`; TypeError on bad
+   *   arguments.
+   */
+  sendFds?(fd: number, data: Uint8Array, fds: readonly number[]): number;
+  /**
+   * Waits, on a thread of libuv's pool (not the event loop), for one message on a Unix socket
+   * and calls `cb(err, data, fds)`: `data` at most `maxBytes` (empty at end-of-file), `fds` the
+   * descriptors it carried (close-on-exec, the caller's to close). `err` is `ETIMEDOUT` after
+   * `timeoutMs` (-1: no limit), `EMSGSIZE` if more than 16 fds came (all closed). To give up
+   * early, `shutdown(fd, "all")` (the wait ends with end-of-file); close `fd` only after `cb`.
+   * @throws TypeError on bad arguments.
+   */
+  recvFds?(
+    fd: number,
+    maxBytes: number,
+    timeoutMs: number,
+    cb: (err: NativeSystemError | null, data: Buffer | null, fds: number[]) => void,
+  ): void;
   /** Counts of live native objects, for leak checks. */
   stats(): NativeStats;
   /** The datagram handle class. */

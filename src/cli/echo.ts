@@ -6,6 +6,7 @@ import { BroadcastChannel } from "node:worker_threads";
 import { Switch } from "../core/index.ts";
 import { Sockaddr, type StreamAddr, type StreamSocket } from "../net/index.ts";
 import { run } from "../run.ts";
+import { Unix } from "../unix/index.ts";
 import {
   choiceOption,
   intOption,
@@ -21,6 +22,7 @@ import echoHandler, {
   type ConnectionEvent,
   echoHandlerModule,
 } from "./echo-handler.ts";
+import { echoSystemd } from "./echo-systemd.ts";
 import { listenAddress } from "./endpoint.ts";
 import { describeError } from "./errors.ts";
 import { deadlineFlags, deadlineOptions, serveUntilStopped } from "./serve.ts";
@@ -50,6 +52,12 @@ Options:
   --mode OCTAL         a Unix socket file's permission bits (e.g. 660; default: the umask's)
   --proxy-protocol V   behind a load balancer: each connection starts with a PROXY header
                        (v1, v2 or any); -v then logs the client, not the balancer
+  --systemd            serve the sockets systemd passed (socket activation: LISTEN_FDS),
+                       stream and datagram, instead of listening on ADDR
+  --handover PATH      restart without a dropped connection: take the listening socket over
+                       from the weir echo offering it at the Unix socket PATH (if any; else
+                       listen on ADDR), then offer it there to the next one; when a new one
+                       takes it over, stop accepting and drain as for a stop signal
 ${serverTlsHelpAt(21)}
   --json               print events as JSON lines instead of text
   -v, --verbose        log every connection on stderr
@@ -59,7 +67,9 @@ Examples:
   weir echo                      # on an OS-chosen port of 127.0.0.1
   weir echo 7000 --domains 1     # two threads on tcp:127.0.0.1:7000
   weir echo unix:/tmp/echo.sock
-  weir echo 8443 --tls-cert server.crt --tls-key server.key`;
+  weir echo 8443 --tls-cert server.crt --tls-key server.key
+  systemd-socket-activate -l 7000 weir echo --systemd
+  weir echo 7000 --handover /run/echo.handover   # run again: the new one takes over`;
 
 const options = {
   "max-connections": { type: "string" },
@@ -70,6 +80,8 @@ const options = {
   "proxy-protocol": { type: "string" },
   json: { type: "boolean" },
   verbose: { type: "boolean", short: "v" },
+  systemd: { type: "boolean" },
+  handover: { type: "string" },
   ...serverTlsFlags,
 } as const;
 
@@ -107,6 +119,23 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
   if (proxyProtocol !== undefined && (domains > 0 || tls !== undefined)) {
     throw new UsageError("--proxy-protocol cannot go with --domains or --tls-cert (yet)");
   }
+  const systemd = values.systemd === true;
+  const handover = values.handover;
+  if (systemd && positionals[0] !== undefined) {
+    throw new UsageError("--systemd serves the sockets systemd passed: give no ADDR");
+  }
+  if (
+    (systemd || handover !== undefined) &&
+    (domains > 0 || tls !== undefined || proxyProtocol !== undefined)
+  ) {
+    throw new UsageError(
+      `--${systemd ? "systemd" : "handover"} cannot go with --domains, --tls-cert or --proxy-protocol (yet)`,
+    );
+  }
+  if (systemd && handover !== undefined) {
+    throw new UsageError("--systemd and --handover: give one of them");
+  }
+  if (handover === "") throw new UsageError("--handover needs a PATH");
   const json = values.json === true;
   const verbose = values.verbose === true;
   const event = (name: string, text: string, fields: Record<string, unknown>): void => {
@@ -136,17 +165,6 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
     }
     await using _reports = { [Symbol.asyncDispose]: async () => reports?.close() };
     await Switch.run(async (sw) => {
-      const listener = await env.net.listen(addr, {
-        sw,
-        backlog,
-        reuseAddr: true,
-        reusePort: domains > 0,
-        ...(tls === undefined ? {} : { tls }),
-        ...(proxyProtocol === undefined ? {} : { proxyProtocol }),
-        mode,
-      });
-      const where = Sockaddr.format(listener.listeningAddr);
-      event("listening", `listening on ${where}`, { address: where, domains });
       const handler = async (flow: StreamSocket, peer: StreamAddr): Promise<void> => {
         open++;
         if (verbose) status(`connection from ${Sockaddr.format(peer)}`);
@@ -156,10 +174,9 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
           open--;
         }
       };
-      await serveUntilStopped({
-        listener,
+      const serveOpts = {
         handler,
-        onError: (e) => {
+        onError: (e: unknown) => {
           if (verbose) status(describeError(e));
         },
         maxConnections,
@@ -167,10 +184,40 @@ async function main(args: readonly string[], io: CommandIo): Promise<number> {
         idleTimeout,
         headerTimeout,
         clock: env.monoClock,
+        openConnections: () => open,
+      };
+      if (systemd) {
+        await echoSystemd({ sw, backlog, signals, event, status, serve: serveOpts });
+        return;
+      }
+      const taken = handover === undefined ? undefined : await Unix.takeOver(handover, { sw });
+      if (taken !== undefined) {
+        // this process already takes the connections (they wait for the loop in its queue)
+        await taken.ready();
+        status(`took over from pid ${taken.pid}`);
+      }
+      const listener =
+        taken?.listeners[0] ??
+        (await env.net.listen(addr, {
+          sw,
+          backlog,
+          reuseAddr: true,
+          reusePort: domains > 0,
+          ...(tls === undefined ? {} : { tls }),
+          ...(proxyProtocol === undefined ? {} : { proxyProtocol }),
+          mode,
+        }));
+      const offer =
+        handover === undefined ? undefined : await Unix.offerHandover(handover, [listener], { sw });
+      const where = Sockaddr.format(listener.listeningAddr);
+      event("listening", `listening on ${where}`, { address: where, domains });
+      await serveUntilStopped({
+        ...serveOpts,
+        listener,
         signals,
         status,
-        openConnections: () => open,
         domains: domainsOpt,
+        handedOver: offer?.handedOver,
       });
     });
   });

@@ -94,6 +94,11 @@ export interface ServeOptions {
   readonly openConnections: () => number;
   /** Worker threads, if asked for. */
   readonly domains?: DomainServer | undefined;
+  /**
+   * Resolves with the successor's pid once another process has taken the listening socket
+   * over (`--handover`): a graceful stop, as for a signal.
+   */
+  readonly handedOver?: Promise<number> | undefined;
 }
 
 /**
@@ -125,7 +130,14 @@ export async function serveUntilStopped(opts: ServeOptions): Promise<void> {
     });
   };
   await Fiber.first(serve, async () => {
-    const sig = await awaitCancellable(signals.first);
+    const handedOver = opts.handedOver;
+    const sig =
+      handedOver === undefined
+        ? await awaitCancellable(signals.first)
+        : await Fiber.first(
+            () => awaitCancellable(signals.first),
+            async () => `handed over to pid ${await awaitCancellable(handedOver)}`,
+          );
     const open = opts.openConnections();
     stop.resolve(undefined);
     // Protected: when no connection is open the server returns at once and cancels this

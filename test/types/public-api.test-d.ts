@@ -30,7 +30,7 @@ import {
 } from "weir";
 import { Mock } from "weir/mock";
 import { type NetStat, Sim, type SimEnv, type SimMessage } from "weir/sim";
-import { Unix } from "weir/unix";
+import { type ActivationSocket, type HandoverOffer, type TakenOver, Unix } from "weir/unix";
 
 describe("weir", () => {
   test("run() hands the body an env and returns its result", () => {
@@ -141,6 +141,15 @@ describe("weir/mock and weir/unix", () => {
   test("Mock.Flow.make gives a flow; Unix.fd a number", () => {
     expectTypeOf(Mock.Flow.make).parameter(0).toEqualTypeOf<string>();
     expectTypeOf(Unix.fd).returns.toEqualTypeOf<number>();
+  });
+  test("Unix.listenFds gives tagged sockets; takeOver may find nothing", () => {
+    expectTypeOf(Unix.listenFds).returns.resolves.toEqualTypeOf<ActivationSocket[]>();
+    expectTypeOf<ActivationSocket["kind"]>().toEqualTypeOf<
+      "listening" | "stream" | "datagram" | "other"
+    >();
+    expectTypeOf(Unix.takeOver).returns.resolves.toEqualTypeOf<TakenOver | undefined>();
+    expectTypeOf(Unix.offerHandover).returns.resolves.toEqualTypeOf<HandoverOffer>();
+    expectTypeOf<HandoverOffer["handedOver"]>().toEqualTypeOf<Promise<number>>();
   });
 });
 
