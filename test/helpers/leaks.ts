@@ -14,6 +14,17 @@ export function activeResources(): ResourceCounts {
   return m;
 }
 
+/**
+ * Opens, once, what the runtime itself opens lazily and keeps for good, so that it is in every
+ * test's baseline: Deno opens a socketpair (its signal driver's) on the first signal listener,
+ * its own or a test's.
+ */
+export function warmRuntime(): void {
+  const noop = (): void => {};
+  process.on("SIGWINCH", noop);
+  process.off("SIGWINCH", noop);
+}
+
 /** The number of open file descriptors of this process (Linux: /proc/self/fd). */
 export function openFds(): number {
   try {

@@ -2,11 +2,19 @@
  * Runs around every test: after it, no handle, request, timer or file descriptor may be left
  * beyond what existed before it (each test must release what it opened).
  */
-import { afterEach, beforeEach, expect } from "vitest";
-import { activeResources, openFds, type ResourceCounts, settleLeaks } from "./leaks.ts";
+import { afterEach, beforeAll, beforeEach, expect } from "vitest";
+import {
+  activeResources,
+  openFds,
+  type ResourceCounts,
+  settleLeaks,
+  warmRuntime,
+} from "./leaks.ts";
 
 let base: ResourceCounts = new Map();
 let baseFds = -1;
+
+beforeAll(warmRuntime);
 
 beforeEach(() => {
   base = activeResources();
