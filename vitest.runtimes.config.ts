@@ -1,4 +1,51 @@
+/**
+ * `npm run test:runtimes` (scripts/test-runtimes.sh): the public-API suites run by vitest on
+ * Bun and on Deno. This config is read by the runtime under test, so `process.versions` says
+ * which one. The files in `notYet` still fail on that runtime, for the reasons given (see
+ * docs/runtimes.md, "Not yet passing"); they are left out here, by name, and listed at the
+ * start of every run, so that nothing is dropped silently. Each is to be fixed or turned into
+ * an UnsupportedOnRuntime with a test, and then removed from the list.
+ */
 import { defineConfig } from "vitest/config";
+
+const versions = process.versions as Record<string, string | undefined>;
+const rt = versions.bun !== undefined ? "bun" : versions.deno !== undefined ? "deno" : "node";
+
+const notYet: Record<string, Record<string, string>> = {
+  bun: {
+    "test/conformance/tls.conformance.test.ts":
+      "TLS: shutdown('send') does not give the peer end-of-file (3 tests)",
+    "test/network/real-accept.test.ts": "EMFILE: the child server runs out of time (1 test)",
+    "test/network/real-backpressure.test.ts":
+      "node:net reads ahead past what weir asked for; a paused source is not paused (2 tests)",
+    "test/readme/readme.test.ts":
+      "example 6 uses Unix.socketpairStream (UnsupportedOnRuntime on Bun); 2 fds left by spawnSync",
+    "test/readme/sim-doc.test.ts": "console.log formats objects on several lines",
+    "test/tcp/own-feet.test.ts":
+      '"raise" outside run(): the uncaught exception is reported differently (1 test)',
+  },
+  deno: {
+    "test/conformance/tls.conformance.test.ts":
+      "node:tls: writes fail with EPERM, a TLS socket closes before its reads end (22 tests)",
+    "examples/http/http-net.test.ts":
+      "node:child_process reports the signal kill() sent, not the child's exit code 0 (3 tests)",
+    "examples/mini-redis/mini-redis-net.test.ts": "as examples/http/http-net.test.ts (4 tests)",
+    "test/network/real-accept.test.ts": "EMFILE: the child server runs out of time (1 test)",
+    "test/network/real-errors.test.ts": "EPIPE on a Unix socket is Closed, not ConnectionReset",
+    "test/network/real-stream-socket.test.ts":
+      "reads a socket's fd, which Deno's node:net hides (2 tests)",
+    "test/network/run-server-in-domains.test.ts":
+      "worker domains: fds left after the workers end; a worker's error (3 tests)",
+    "test/readme/readme.test.ts": "the type-check's child leaves fds open (1 test)",
+    "test/readme/sim-doc.test.ts": "the type-check's child leaves fds open (1 test)",
+    "test/tcp/deadlines.test.ts": "keepAlive read back through the socket's fd (1 test)",
+  },
+};
+const skipped = notYet[rt] ?? {};
+if (Object.keys(skipped).length > 0) {
+  process.stdout.write(`test:runtimes: not yet passing on ${rt}, left out:\n`);
+  for (const [file, why] of Object.entries(skipped)) process.stdout.write(`  ${file}: ${why}\n`);
+}
 
 export default defineConfig({
   test: {
@@ -10,6 +57,7 @@ export default defineConfig({
       "examples/**/*.test.ts",
       "test/runtimes/**/*.test.ts",
     ],
+    exclude: ["**/node_modules/**", ...Object.keys(skipped)],
     setupFiles: ["test/helpers/setup.ts"],
     testTimeout: 20_000,
     hookTimeout: 20_000,

@@ -19,14 +19,16 @@ export interface RuntimeInfo {
  * - `fd-stream`: a connected stream socket or pipe fd wrapped by `new net.Socket({ fd })`
  *   (Bun 1.4 closes such a socket at once: "Socket is closed");
  * - `uv-poll`: libuv's `uv_poll_t` through Node-API, which the addon's datagram handle uses
- *   (Bun 1.4 aborts the process on `uv_poll_init`).
+ *   (Bun 1.4 aborts the process on `uv_poll_init`);
+ * - `socket-fd`: the fd behind a `node:net` socket or server (`_handle.fd`), for `Unix.fd` and
+ *   the socket options set through the addon (Deno 2.9's sockets have none).
  */
-export type RuntimePrimitive = "fd-stream" | "uv-poll";
+export type RuntimePrimitive = "fd-stream" | "uv-poll" | "socket-fd";
 
 const lacking: Readonly<Record<RuntimeName, readonly RuntimePrimitive[]>> = {
   node: [],
   bun: ["fd-stream", "uv-poll"],
-  deno: [],
+  deno: ["socket-fd"],
 };
 
 function detect(): RuntimeInfo {
@@ -68,6 +70,8 @@ function describe(p: RuntimePrimitive): string {
       return "a stream socket made from a file descriptor (new net.Socket({ fd }))";
     case "uv-poll":
       return "libuv's uv_poll_t through Node-API (the native addon's datagram handle)";
+    case "socket-fd":
+      return "the file descriptor behind a node:net socket";
   }
 }
 

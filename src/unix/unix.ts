@@ -232,7 +232,9 @@ function listenFromFd(): ListenFromFd {
 export const Unix = Object.freeze({
   /**
    * The fd behind `resource` (Eio's `Resource.fd`): a socket of the Node backend.
-   * @throws TypeError if it has none (closed, or not backed by an fd: a mock flow, say).
+   * @throws TypeError if it has none (closed, or not backed by an fd: a mock flow, say);
+   * UnsupportedOnRuntime for a node:net socket on a runtime that hides its fd (Deno: there
+   * `Unix.fdOpt` throws it too, for such a socket, open or closed).
    * @example
    * ```ts
    * const fd = Unix.fd(listener); // e.g. 21
@@ -257,7 +259,11 @@ export const Unix = Object.freeze({
    * ```
    */
   fdOpt(resource: object): number | undefined {
-    return hasUnixFd(resource) ? resource[unixFd]() : undefined;
+    if (!hasUnixFd(resource)) return undefined;
+    const fd = resource[unixFd]();
+    // Deno's node:net sockets hide their fd: say so rather than answer "none"
+    if (fd === undefined) requirePrimitive("Unix.fd of a node:net socket", "socket-fd");
+    return fd;
   },
 
   /**

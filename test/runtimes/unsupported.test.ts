@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
+import { keepAliveApplier } from "../../src/backend-node/keep-alive.ts";
 import { nodeNet } from "../../src/backend-node/node-net.ts";
 import { Switch } from "../../src/core/index.ts";
 import {
@@ -115,6 +116,29 @@ describe(`weir/unix on ${runtime.name}`, () => {
       await expect(nodeNet.datagramSocket(path, { sw })).rejects.toThrow(
         /^a Unix datagram socket .* is not supported on bun /,
       );
+    });
+  });
+});
+
+describe(`socket fds on ${runtime.name}`, () => {
+  test("Unix.fd of a TCP listener and keepAlive interval/count work, or throw UnsupportedOnRuntime", async () => {
+    await Switch.run(async (sw) => {
+      const server = await nodeNet.listen("tcp:127.0.0.1:0", { sw, backlog: 1 });
+      const ka = { idle: 10_000, interval: 2_000, count: 3 };
+      if (runtimeHas("socket-fd")) {
+        expect(Unix.fd(server)).toBeGreaterThan(2);
+        expect(typeof (await keepAliveApplier(ka))).toBe("function");
+      } else {
+        expect(runtime.name).toBe("deno");
+        expect(() => Unix.fd(server)).toThrow(
+          /^Unix\.fd of a node:net socket is not supported on deno /,
+        );
+        expect(() => Unix.fdOpt(server)).toThrow(UnsupportedOnRuntime);
+        await expect(keepAliveApplier(ka)).rejects.toThrow(
+          /^keepAlive interval\/count is not supported on deno /,
+        );
+      }
+      await server.close();
     });
   });
 });
