@@ -21,14 +21,16 @@ export interface RuntimeInfo {
  * - `uv-poll`: libuv's `uv_poll_t` through Node-API, which the addon's datagram handle uses
  *   (Bun 1.4 aborts the process on `uv_poll_init`);
  * - `socket-fd`: the fd behind a `node:net` socket or server (`_handle.fd`), for `Unix.fd` and
- *   the socket options set through the addon (Deno 2.9's sockets have none).
+ *   the socket options set through the addon (Deno 2.9's sockets have none);
+ * - `empty-tls-write`: a zero-length write on a `tls.TLSSocket`, whose callback says when the
+ *   writes before it are done (Deno 2.9 fails it with EPERM; weir then tracks every write).
  */
-export type RuntimePrimitive = "fd-stream" | "uv-poll" | "socket-fd";
+export type RuntimePrimitive = "fd-stream" | "uv-poll" | "socket-fd" | "empty-tls-write";
 
 const lacking: Readonly<Record<RuntimeName, readonly RuntimePrimitive[]>> = {
   node: [],
   bun: ["fd-stream", "uv-poll"],
-  deno: ["socket-fd"],
+  deno: ["socket-fd", "empty-tls-write"],
 };
 
 function detect(): RuntimeInfo {
@@ -72,6 +74,8 @@ function describe(p: RuntimePrimitive): string {
       return "libuv's uv_poll_t through Node-API (the native addon's datagram handle)";
     case "socket-fd":
       return "the file descriptor behind a node:net socket";
+    case "empty-tls-write":
+      return "a zero-length write on a TLS socket";
   }
 }
 
