@@ -911,6 +911,11 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
     if (this.#error !== null) return Promise.reject(toIoError(this.#error));
     if (this.#rawClosed) return RESOLVED;
     const raw = this.#raw;
+    // A write failed and destroyed the socket, its 'error' event still to come (Deno emits it
+    // after the write's callback): that failure, not "Cannot call end after destroyed"
+    if (raw.errored !== null && raw.errored !== undefined) {
+      return Promise.reject(toIoError(raw.errored));
+    }
     return suspend<void>((resolve, reject) => {
       raw.end((err?: Error | null) => {
         // The peer may have gone already: nothing left to shut down
