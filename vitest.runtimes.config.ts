@@ -28,8 +28,6 @@ const notYetX: Record<string, Record<string, string>> = {
     "test/conformance/tls.conformance.test.ts":
       "node:tls: a TLS socket paused and resumed never sees the peer's end (its readable side never ends); over a JS stream, close before end (3 tests)",
     "test/network/real-accept.test.ts": "EMFILE: the child server runs out of time (1 test)",
-    "test/network/run-server-in-domains.test.ts":
-      "worker domains: fds left after the workers end; a worker's error (3 tests)",
     "test/readme/readme.test.ts": "the type-check's child leaves fds open (1 test)",
     "test/readme/sim-doc.test.ts": "the type-check's child leaves fds open (1 test)",
   },
