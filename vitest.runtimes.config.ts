@@ -18,9 +18,6 @@ const notYetX: Record<string, Record<string, string>> = {
     "test/network/real-accept.test.ts": "EMFILE: the child server runs out of time (1 test)",
     "test/network/real-backpressure.test.ts":
       "node:net reads ahead past what weir asked for; a paused source is not paused (2 tests)",
-    "test/readme/readme.test.ts":
-      "example 6 uses Unix.socketpairStream (UnsupportedOnRuntime on Bun); 2 fds left by spawnSync",
-    "test/readme/sim-doc.test.ts": "console.log formats objects on several lines",
     "test/tcp/own-feet.test.ts":
       '"raise" outside run(): the uncaught exception is reported differently (1 test)',
   },
@@ -28,8 +25,6 @@ const notYetX: Record<string, Record<string, string>> = {
     "test/conformance/tls.conformance.test.ts":
       "node:tls: a TLS socket paused and resumed never sees the peer's end (its readable side never ends); over a JS stream, close before end (3 tests)",
     "test/network/real-accept.test.ts": "EMFILE: the child server runs out of time (1 test)",
-    "test/readme/readme.test.ts": "the type-check's child leaves fds open (1 test)",
-    "test/readme/sim-doc.test.ts": "the type-check's child leaves fds open (1 test)",
   },
 };
 const notYet: Record<string, Record<string, string>> = process.env.WEIR_ALL === "1" ? {} : notYetX;

@@ -27,14 +27,15 @@ export function warmRuntime(): void {
 }
 
 /**
- * The number of open file descriptors of this process (Linux: /proc/self/fd). On Deno, not
- * the eventfd and eventpoll fds of worker threads' event loops, which it closes lazily, some
- * time after the worker has ended (weir itself never opens such fds).
+ * The number of open file descriptors of this process (Linux: /proc/self/fd). On Deno and Bun,
+ * not the eventfd and eventpoll fds of worker threads' event loops (weir's domains', vitest's
+ * own on Bun), which they close lazily, some time after the worker has ended (weir itself never
+ * opens such fds); on Deno, not the anonymous temporary files of its own caches either.
  */
 export function openFds(): number {
   try {
     const fds = readdirSync("/proc/self/fd");
-    if (runtime.name !== "deno") return fds.length;
+    if (runtime.name === "node") return fds.length;
     return fds.filter((fd) => !isEventLoopFd(fd)).length;
   } catch {
     return -1;
@@ -44,7 +45,9 @@ export function openFds(): number {
 function isEventLoopFd(fd: string): boolean {
   try {
     const target = readlinkSync(`/proc/self/fd/${fd}`);
-    return target === "anon_inode:[eventfd]" || target === "anon_inode:[eventpoll]";
+    if (target === "anon_inode:[eventfd]" || target === "anon_inode:[eventpoll]") return true;
+    // Deno's own caches (SQLite) open anonymous temporary files (O_TMPFILE) now and then
+    return runtime.name === "deno" && /^\/tmp\/#\d+ \(deleted\)$/.test(target);
   } catch {
     return false;
   }
