@@ -16,10 +16,6 @@ const notYetX: Record<string, Record<string, string>> = {
     "test/conformance/tls.conformance.test.ts":
       "TLS over a JS stream (strictClose, STARTTLS, a mock flow): after the peer's shutdown('send') Bun destroys the TLS socket (ECANCELED), no half-close (3 tests)",
     "test/network/real-accept.test.ts": "EMFILE: the child server runs out of time (1 test)",
-    "test/network/real-backpressure.test.ts":
-      "node:net reads ahead past what weir asked for; a paused source is not paused (2 tests)",
-    "test/tcp/own-feet.test.ts":
-      '"raise" outside run(): the uncaught exception is reported differently (1 test)',
   },
   deno: {
     "test/conformance/tls.conformance.test.ts":
