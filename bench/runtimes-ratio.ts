@@ -3,8 +3,10 @@
  * (bench/echo-weir.ts: run + Net.runServer + Flow.copy) and on the raw node:net echo
  * (bench/raw-echo.mjs), both run by the same runtime, for Node, Bun and Deno (the `bun` and
  * `deno` dev dependencies), in one run: the ratio weir/raw is against that runtime's own
- * node:net. `weir bench` (on the Node that runs this) drives every server alike; the two
- * servers of a runtime are measured interleaved, REPS times, and the median ratio printed.
+ * node:net. The shared load generator (../shared/bench: loadgen.c, ratio.sh) drives them when it
+ * is there, as for the other echo servers; else `weir bench` (on the Node that runs this),
+ * which may be the bottleneck itself (ratios near 1 then say little). The two servers of a
+ * runtime are measured interleaved, REPS times, and the median ratio printed.
  * Usage: node bench/runtimes-ratio.ts [--full]
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
@@ -69,10 +71,53 @@ function measure(port: number, args: string[], key: string): number {
   return Number((JSON.parse(r.stdout) as Record<string, unknown>)[key]);
 }
 
+const shared = resolve(root, "../shared/bench");
+const ratioSh = resolve(shared, "ratio.sh");
+const useShared = existsSync(ratioSh) && existsSync(resolve(shared, "loadgen.c"));
+
+/** The shared tools' ratio.sh on one runtime's two servers; false if it failed. */
+function sharedRatio(rt: { name: string; argv: (script: string) => string[] }): boolean {
+  const cmd = (script: string): string => rt.argv(resolve(root, script)).join(" ");
+  const r = spawnSync(
+    "bash",
+    [
+      ratioSh,
+      `weir-${rt.name}`,
+      cmd("bench/echo-weir.ts"),
+      `raw-${rt.name}`,
+      cmd("bench/raw-echo.mjs"),
+    ],
+    {
+      cwd: root,
+      stdio: "inherit",
+      env: {
+        ...process.env,
+        TESTS: process.env.TESTS ?? (full ? "pp50,stream,conn" : "pp50,stream"),
+        REPS: String(reps),
+        SECS: secs,
+      },
+    },
+  );
+  return r.status === 0;
+}
+
 const median = (xs: number[]): number =>
   [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
 let failed = false;
+if (useShared) {
+  for (const rt of runtimes) {
+    const v = version(rt.name);
+    if (v === "") {
+      process.stdout.write(`${rt.name}: not installed (npm ci installs bun and deno)\n`);
+      failed = true;
+      continue;
+    }
+    process.stdout.write(`-- ${rt.name} ${v}: weir-${rt.name}/raw-${rt.name}\n`);
+    if (!sharedRatio(rt)) failed = true;
+  }
+  process.exit(failed ? 1 : 0);
+}
 process.stdout.write(
   `${"runtime".padEnd(13)} ${"load".padEnd(7)} ${"weir".padStart(12)} ${"raw".padStart(12)}  weir/raw\n`,
 );
