@@ -12,6 +12,8 @@
  *    `../shared/bench` beside the repository: pingpong, stream, connection rate, idle memory;
  *    interleaved rounds, medians). Without them, `weir bench` (the CLI's load generator)
  *    drives the same servers instead.
+ * 2b. The runtime column (bench/runtimes-ratio.ts): weir's echo against the raw node:net echo,
+ *    both on Node, both on Bun, both on Deno (the dev dependencies), `weir bench` driving all.
  * 3. TLS echo servers: weir's against raw node:tls with `pipe`, driven by `weir bench --tls`
  *    (bench/tls-ratio.ts): pingpong, stream, full handshakes per second, idle memory.
  * 4. The examples under their real clients (bench/examples-ratio.ts): `redis-benchmark` against
@@ -26,7 +28,7 @@
  *    connection rate as ratios to N = 1 (bench/domains-ratio.ts; `--domains` runs only this).
  *
  * Usage: node bench/run.ts [--full] [--micro-only] [--net-only] [--domains]
- * By default the run takes about 2 minutes: the micro-benchmarks (short inputs) and one echo
+ * By default the run takes about 3 minutes: the micro-benchmarks (short inputs) and one echo
  * server per face (Net.runServer; Tcp.Server with Reader/Writer), 2 interleaved rounds of 2 s
  * per load. `--full` takes about 15: every echo server (4 rounds of 3 s), TLS, the examples
  * and the PROXY protocol, for figures to quote.
@@ -126,6 +128,12 @@ if (!values["micro-only"]) {
   section("metrics: the weir echo server with a subscriber on every weir:* channel vs without");
   failures +=
     runScript([node, "bench/metrics-ratio.ts", ...(quick ? [] : ["--full"])]) === 0 ? 0 : 1;
+}
+
+if (!values["micro-only"]) {
+  section("runtimes: weir echo vs each runtime's own raw node:net echo, on Node, Bun and Deno");
+  failures +=
+    runScript([node, "bench/runtimes-ratio.ts", ...(quick ? [] : ["--full"])]) === 0 ? 0 : 1;
 }
 
 if (!values["micro-only"] && !quick) {

@@ -88,11 +88,88 @@ static void throw_napi_failure(napi_env env, const char *what) {
     }                                    \
   } while (0)
 
-/* Writes the errno name ("ECONNRESET") of `err` (a positive errno) to buf. */
+/*
+ * Writes the errno name ("ECONNRESET") of `err` (a positive errno) to buf: our own table, not
+ * libuv's uv_err_name_r, which Bun's Node-API does not provide (it aborts the process).
+ */
+#define ERRNO_CASE(name) \
+  case name:             \
+    snprintf(buf, len, "%s", #name); \
+    return
 static void errno_name(int err, char *buf, size_t len) {
-  uv_err_name_r(-err, buf, len);
-  if (buf[0] != 'E') snprintf(buf, len, "UNKNOWN");
+  switch (err) {
+    ERRNO_CASE(EPERM);
+    ERRNO_CASE(ENOENT);
+    ERRNO_CASE(EINTR);
+    ERRNO_CASE(EIO);
+    ERRNO_CASE(EBADF);
+    ERRNO_CASE(EAGAIN);
+    ERRNO_CASE(ENOMEM);
+    ERRNO_CASE(EACCES);
+    ERRNO_CASE(EFAULT);
+    ERRNO_CASE(EBUSY);
+    ERRNO_CASE(EEXIST);
+    ERRNO_CASE(ENOTDIR);
+    ERRNO_CASE(EISDIR);
+    ERRNO_CASE(EINVAL);
+    ERRNO_CASE(ENFILE);
+    ERRNO_CASE(EMFILE);
+    ERRNO_CASE(ENOSPC);
+    ERRNO_CASE(ESPIPE);
+    ERRNO_CASE(EROFS);
+    ERRNO_CASE(EPIPE);
+    ERRNO_CASE(ENAMETOOLONG);
+    ERRNO_CASE(ENOSYS);
+    ERRNO_CASE(ELOOP);
+    ERRNO_CASE(ENOTSOCK);
+    ERRNO_CASE(EDESTADDRREQ);
+    ERRNO_CASE(EMSGSIZE);
+    ERRNO_CASE(EPROTOTYPE);
+    ERRNO_CASE(ENOPROTOOPT);
+    ERRNO_CASE(EPROTONOSUPPORT);
+    ERRNO_CASE(EOPNOTSUPP);
+    ERRNO_CASE(EAFNOSUPPORT);
+    ERRNO_CASE(EADDRINUSE);
+    ERRNO_CASE(EADDRNOTAVAIL);
+    ERRNO_CASE(ENETDOWN);
+    ERRNO_CASE(ENETUNREACH);
+    ERRNO_CASE(ECONNABORTED);
+    ERRNO_CASE(ECONNRESET);
+    ERRNO_CASE(ENOBUFS);
+    ERRNO_CASE(EISCONN);
+    ERRNO_CASE(ENOTCONN);
+    ERRNO_CASE(ETIMEDOUT);
+    ERRNO_CASE(ECONNREFUSED);
+    ERRNO_CASE(EHOSTUNREACH);
+    ERRNO_CASE(EALREADY);
+    ERRNO_CASE(EINPROGRESS);
+    ERRNO_CASE(ECANCELED);
+    ERRNO_CASE(ESRCH);
+    ERRNO_CASE(ENXIO);
+    ERRNO_CASE(E2BIG);
+    ERRNO_CASE(ECHILD);
+    ERRNO_CASE(ENOTEMPTY);
+    ERRNO_CASE(EXDEV);
+    ERRNO_CASE(ENODEV);
+    ERRNO_CASE(EMLINK);
+    ERRNO_CASE(ETXTBSY);
+    ERRNO_CASE(EFBIG);
+    ERRNO_CASE(EOVERFLOW);
+    ERRNO_CASE(ESHUTDOWN);
+    ERRNO_CASE(EHOSTDOWN);
+    ERRNO_CASE(EPROTO);
+    ERRNO_CASE(ENOTTY);
+#if defined(EWOULDBLOCK) && EWOULDBLOCK != EAGAIN
+    ERRNO_CASE(EWOULDBLOCK);
+#endif
+#if defined(ENOTSUP) && ENOTSUP != EOPNOTSUPP
+    ERRNO_CASE(ENOTSUP);
+#endif
+    default:
+      snprintf(buf, len, "UNKNOWN");
+  }
 }
+#undef ERRNO_CASE
 
 /* A Node-style system error: message "<syscall> <CODE>", code, errno (<0), syscall. */
 static napi_value make_syserr(napi_env env, int err, const char *syscall) {

@@ -25,7 +25,7 @@ async function startServer(): Promise<{ port: number; stop(): Promise<string> }>
   return {
     port,
     async stop() {
-      server.child.kill("SIGINT");
+      server.signal("SIGINT");
       expect(await server.exit()).toEqual({ code: 0, signal: null });
       return server.stderr;
     },

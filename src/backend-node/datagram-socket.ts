@@ -12,6 +12,7 @@ import {
   type Switch,
   suspend,
 } from "../core/index.ts";
+import { requirePrimitive } from "../core/runtime.ts";
 import type { UnboundDatagram } from "../net/net-base.ts";
 import { type DatagramAddr, Sockaddr, type UdpAddr } from "../net/sockaddr.ts";
 import type { DatagramOptions, DatagramSocket, RecvResult, SendOptions } from "../net/types.ts";
@@ -346,6 +347,7 @@ async function openUdp(
 }
 
 async function openUnixDatagram(path: string, opts: DatagramOptions): Promise<NodeDatagramSocket> {
+  requirePrimitive("a Unix datagram socket (net.datagramSocket on a path)", "uv-poll");
   if (opts.sendQueueLimit !== undefined) checkCount("sendQueueLimit", opts.sendQueueLimit);
   const native = await loadNative();
   const { fd, id } = bindUnix(native, path, "dgram", { reuseAddr: opts.reuseAddr });

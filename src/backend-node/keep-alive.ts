@@ -4,6 +4,7 @@
  * @module
  */
 import type { Socket } from "node:net";
+import { requirePrimitive } from "../core/runtime.ts";
 import type { KeepAlive } from "../net/types.ts";
 import { toIoError } from "./errors.ts";
 import type { Native } from "./native.ts";
@@ -19,7 +20,8 @@ function seconds(ms: number): number {
  * Makes the function that applies `ka` to a connected TCP socket, or `undefined` when there is
  * nothing to do. Loads the addon first when `interval` or `count` is given (the setting is then
  * applied whole through it: idle, interval and count, in whole seconds, rounded up).
- * @throws Error (as a rejection) if `interval`/`count` is asked for and the addon cannot load.
+ * @throws Error (as a rejection) if `interval`/`count` is asked for and the addon cannot load;
+ * UnsupportedOnRuntime on a runtime whose sockets have no fd (Deno).
  * @example
  * ```ts
  * const apply = await keepAliveApplier({ idle: 30_000, interval: 5_000, count: 3 });
@@ -35,6 +37,7 @@ export async function keepAliveApplier(
   if (interval === undefined && count === undefined) {
     return (raw) => void raw.setKeepAlive(true, seconds(idle) * 1000);
   }
+  requirePrimitive("keepAlive interval/count", "socket-fd");
   const native: Native = await loadNative();
   const set = native.setKeepAlive;
   if (set === undefined) {

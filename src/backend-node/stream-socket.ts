@@ -6,6 +6,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { Socket } from "node:net";
+import { TLSSocket } from "node:tls";
 import { show } from "../core/checks.ts";
 import {
   type BlockingOptions,
@@ -19,6 +20,7 @@ import {
   suspend,
 } from "../core/index.ts";
 import { Operation } from "../core/operation.ts";
+import { runtimeHas } from "../core/runtime.ts";
 import { pump } from "../flow/flow-ops.ts";
 import type { ShutdownCommand, Source } from "../flow/types.ts";
 import { checkTimeout, deadlineClock, IdleWatch, timeoutError } from "../net/deadlines.ts";
@@ -74,23 +76,60 @@ interface Flushable {
 /**
  * Waits for Node's write queue to drain into the kernel: each waiter queues an empty write
  * whose callback Node calls once every write before it has completed (callbacks run in order).
- * Costs nothing unless a write could not complete at once.
+ * Costs nothing unless a write could not complete at once. Where an empty write fails (Deno's
+ * TLS sockets: EPERM), the queue is made by {@link FlushQueue.tracking} instead, before the
+ * first write: every write then carries a callback, and a waiter waits for the last one.
  */
 class FlushQueue {
   readonly #raw: Socket;
-  readonly #waiters: Flushable[] = [];
+  /** Each waiter, with the number of tracked writes it waits for (0 with markers). */
+  readonly #waiters: Array<{ readonly w: Flushable; readonly upTo: number }> = [];
+  readonly #tracked: boolean;
+  #issued = 0;
+  #done = 0;
   readonly #cb = (err?: Error | null): void => {
-    const w = this.#waiters.shift();
-    if (w !== undefined) w.flushed(err ?? null);
+    const head = this.#waiters.shift();
+    if (head !== undefined) head.w.flushed(err ?? null);
   };
 
-  constructor(raw: Socket) {
+  constructor(raw: Socket, tracked = false) {
     this.#raw = raw;
+    this.#tracked = tracked;
+  }
+
+  /** A queue that tracks `raw`'s writes (it wraps the instance's `write`). */
+  static tracking(raw: Socket): FlushQueue {
+    const q = new FlushQueue(raw, true);
+    const write = raw.write;
+    const completed = (err?: Error | null): void => {
+      q.#done++;
+      while (q.#waiters.length > 0 && (q.#waiters[0]?.upTo ?? 0) <= q.#done) {
+        q.#waiters.shift()?.w.flushed(err ?? null);
+      }
+    };
+    raw.write = function (this: Socket, chunk: unknown, a?: unknown, b?: unknown): boolean {
+      const cb = (typeof a === "function" ? a : b) as ((e?: Error | null) => void) | undefined;
+      const enc = typeof a === "function" ? undefined : a;
+      q.#issued++;
+      return (write as (c: unknown, e: unknown, f: (e?: Error | null) => void) => boolean).call(
+        this,
+        chunk,
+        enc,
+        (err) => {
+          completed(err);
+          cb?.(err);
+        },
+      );
+    } as Socket["write"];
+    return q;
   }
 
   wait(w: Flushable): void {
-    this.#waiters.push(w);
-    this.#raw.write(EMPTY, this.#cb);
+    if (!this.#tracked) {
+      this.#waiters.push({ w, upTo: 0 });
+      this.#raw.write(EMPTY, this.#cb);
+    } else if (this.#done >= this.#issued) w.flushed(this.#raw.errored);
+    else this.#waiters.push({ w, upTo: this.#issued });
   }
 
   /** Whether anyone waits. */
@@ -101,7 +140,7 @@ class FlushQueue {
   /** Fails every waiter with `err` (later callbacks from Node find nobody and are ignored). */
   failAll(err: unknown): void {
     const ws = this.#waiters.splice(0);
-    for (const w of ws) w.flushed(err);
+    for (const { w } of ws) w.flushed(err);
   }
 }
 
@@ -400,6 +439,9 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
     this.#kind = init.kind;
     this.#peer = init.peerAddr ?? null;
     this.#local = init.localAddr ?? null;
+    if (raw instanceof TLSSocket && !runtimeHas("empty-tls-write")) {
+      this.#flushes = FlushQueue.tracking(raw);
+    }
     // Before the 'data' listener, which would otherwise start the flow
     raw.pause();
     (raw as Owned)[kOwner] = this;
@@ -888,6 +930,11 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
     if (this.#error !== null) return Promise.reject(toIoError(this.#error));
     if (this.#rawClosed) return RESOLVED;
     const raw = this.#raw;
+    // A write failed and destroyed the socket, its 'error' event still to come (Deno emits it
+    // after the write's callback): that failure, not "Cannot call end after destroyed"
+    if (raw.errored !== null && raw.errored !== undefined) {
+      return Promise.reject(toIoError(raw.errored));
+    }
     return suspend<void>((resolve, reject) => {
       raw.end((err?: Error | null) => {
         // The peer may have gone already: nothing left to shut down

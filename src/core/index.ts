@@ -32,6 +32,13 @@ export {
   type Scheduler,
   type TraceSink,
 } from "./fiber-context.ts";
+export {
+  type RuntimeInfo,
+  type RuntimeName,
+  type RuntimePrimitive,
+  runtime,
+  UnsupportedOnRuntime,
+} from "./runtime.ts";
 export { Semaphore } from "./semaphore.ts";
 export { awaitCancellable, type BlockingOptions, suspend } from "./suspend.ts";
 export { type ReleaseHandle, Switch } from "./switch.ts";

@@ -25,6 +25,7 @@ import { NodeStreamSocket } from "../backend-node/stream-socket.ts";
 import { hasUnixFd, unixFd } from "../backend-node/unix-fd.ts";
 import { show } from "../core/checks.ts";
 import type { Switch } from "../core/index.ts";
+import { requirePrimitive } from "../core/runtime.ts";
 import type { Closable, Sink, Source } from "../flow/types.ts";
 import type { Ipaddr as IpaddrT } from "../net/ipaddr.ts";
 import { Ipaddr } from "../net/ipaddr.ts";
@@ -231,7 +232,9 @@ function listenFromFd(): ListenFromFd {
 export const Unix = Object.freeze({
   /**
    * The fd behind `resource` (Eio's `Resource.fd`): a socket of the Node backend.
-   * @throws TypeError if it has none (closed, or not backed by an fd: a mock flow, say).
+   * @throws TypeError if it has none (closed, or not backed by an fd: a mock flow, say);
+   * UnsupportedOnRuntime for a node:net socket on a runtime that hides its fd (Deno: there
+   * `Unix.fdOpt` throws it too, for such a socket, open or closed).
    * @example
    * ```ts
    * const fd = Unix.fd(listener); // e.g. 21
@@ -256,13 +259,18 @@ export const Unix = Object.freeze({
    * ```
    */
   fdOpt(resource: object): number | undefined {
-    return hasUnixFd(resource) ? resource[unixFd]() : undefined;
+    if (!hasUnixFd(resource)) return undefined;
+    const fd = resource[unixFd]();
+    // Deno's node:net sockets hide their fd: say so rather than answer "none"
+    if (fd === undefined) requirePrimitive("Unix.fd of a node:net socket", "socket-fd");
+    return fd;
   },
 
   /**
    * Wraps a connected stream socket fd (TCP or Unix), or a pipe end, as a weir stream socket
    * owned by `opts.sw`. Nothing is read before a read asks.
-   * @throws TypeError for a bad fd or options, or an fd Node cannot wrap (a regular file);
+   * @throws UnsupportedOnRuntime on Bun (no stream socket from an fd), before taking the fd;
+   * TypeError for a bad fd or options, or an fd Node cannot wrap (a regular file);
    *   IoError if the fd is unusable (`Closed` for EBADF).
    * @example
    * ```ts
@@ -274,6 +282,7 @@ export const Unix = Object.freeze({
   importSocketStream(fd: number, opts: ImportOptions): StreamSocket {
     checkFd(fd);
     checkImport(opts, "importSocketStream");
+    requirePrimitive("Unix.importSocketStream", "fd-stream");
     return owned(fd, opts.closeUnix, (mine) => importStream(mine, opts.sw));
   },
 
@@ -314,7 +323,8 @@ export const Unix = Object.freeze({
   /**
    * Wraps a datagram socket fd (UDP or Unix; bound, connected, or neither) as a weir datagram
    * socket owned by `opts.sw`. A connected socket may `send` without `dst`.
-   * @throws TypeError for a bad fd or options, or an fd that is not a datagram socket; IoError.
+   * @throws UnsupportedOnRuntime on Bun (no uv_poll_t for the addon), before taking the fd;
+   * TypeError for a bad fd or options, or an fd that is not a datagram socket; IoError.
    * @example
    * ```ts
    * const [a, b] = native.socketpair("dgram");
@@ -324,6 +334,7 @@ export const Unix = Object.freeze({
   importSocketDatagram(fd: number, opts: ImportOptions): DatagramSocket {
     checkFd(fd);
     checkImport(opts, "importSocketDatagram");
+    requirePrimitive("Unix.importSocketDatagram", "uv-poll");
     // the addon's handle can leave the fd open itself: no duplicate needed
     return importDatagram(fd, opts.sw, opts.closeUnix);
   },
@@ -331,7 +342,8 @@ export const Unix = Object.freeze({
   /**
    * A connected pair of Unix stream sockets (socketpair(2)), both owned by `opts.sw`: what is
    * written to one can be read from the other.
-   * @throws IoError if the system refuses (EMFILE, ...); TypeError without `sw`.
+   * @throws UnsupportedOnRuntime on Bun (no stream socket from an fd); IoError if the system
+   * refuses (EMFILE, ...); TypeError without `sw`.
    * @example
    * ```ts
    * const [a, b] = Unix.socketpairStream({ sw });
@@ -339,6 +351,7 @@ export const Unix = Object.freeze({
    */
   socketpairStream(opts: PairOptions): [StreamSocket, StreamSocket] {
     checkImport({ sw: opts?.sw, closeUnix: true } as ImportOptions, "socketpairStream");
+    requirePrimitive("Unix.socketpairStream", "fd-stream");
     const [fa, fb] = pair("stream");
     let a: StreamSocket;
     try {
@@ -360,7 +373,8 @@ export const Unix = Object.freeze({
   /**
    * A connected pair of Unix datagram sockets (socketpair(2)), both owned by `opts.sw`: each
    * `send` on one is one `recv` on the other (an empty datagram included); `dst` is not needed.
-   * @throws IoError if the system refuses; TypeError without `sw`.
+   * @throws UnsupportedOnRuntime on Bun (no uv_poll_t for the addon); IoError if the system
+   * refuses; TypeError without `sw`.
    * @example
    * ```ts
    * const [a, b] = Unix.socketpairDatagram({ sw });
@@ -370,6 +384,7 @@ export const Unix = Object.freeze({
    */
   socketpairDatagram(opts: PairOptions): [DatagramSocket, DatagramSocket] {
     checkImport({ sw: opts?.sw, closeUnix: true } as ImportOptions, "socketpairDatagram");
+    requirePrimitive("Unix.socketpairDatagram", "uv-poll");
     const [fa, fb] = pair("dgram");
     let a: DatagramSocket;
     try {
@@ -391,7 +406,8 @@ export const Unix = Object.freeze({
   /**
    * A pipe as a weir source (the read end) and sink (the write end), both owned by `opts.sw`
    * (Eio's `Eio_unix.pipe`). Closing the sink makes the source read end-of-file.
-   * @throws IoError if the system refuses; TypeError without `sw`.
+   * @throws UnsupportedOnRuntime on Bun (no stream socket from an fd); IoError if the system
+   * refuses; TypeError without `sw`.
    * @example
    * ```ts
    * const [r, w] = Unix.pipe({ sw });
@@ -400,6 +416,7 @@ export const Unix = Object.freeze({
    */
   pipe(opts: PairOptions): [Source & Closable, Sink & Closable] {
     checkImport({ sw: opts?.sw, closeUnix: true } as ImportOptions, "pipe");
+    requirePrimitive("Unix.pipe", "fd-stream");
     const [r, w] = Unix.rawPipe();
     let source: StreamSocket;
     try {

@@ -128,6 +128,17 @@ export class Proc {
     }
   }
 
+  /**
+   * Sends `sig` to the process by its pid (`process.kill`), not `child.kill`: Deno 2.9's
+   * `ChildProcess` reports the signal `kill()` sent as how the child ended, even when the child
+   * caught it and exited 0, so a graceful stop could not be told from a killed one.
+   */
+  signal(sig: NodeJS.Signals): void {
+    const pid = this.child.pid;
+    if (pid === undefined || this.child.exitCode !== null) return;
+    process.kill(pid, sig);
+  }
+
   /** Sends `data` to the process's stdin and, if `end`, closes it. */
   write(data: string | Uint8Array, end = false): void {
     const stdin = this.child.stdin;

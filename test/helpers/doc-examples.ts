@@ -3,13 +3,15 @@
  * program importing `weir` (and `weir/mock`, `weir/unix`, `weir/sim`), type-checked and run by
  * the Node that runs the tests (it strips the types), from the repository's root, with those
  * names mapped to this checkout's sources; what it prints must equal the ```text block that
- * follows it.
+ * follows it. An example that needs what the runtime lacks (weir/unix's fd streams on Bun) must
+ * fail there with UnsupportedOnRuntime instead.
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, test } from "vitest";
+import { type RuntimePrimitive, runtime, runtimeHas } from "../../src/core/runtime.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const entry: Record<string, string> = {
@@ -25,6 +27,17 @@ function localise(code: string): string {
     /from "(weir(?:\/mock|\/unix|\/sim)?)"/g,
     (_, name: string) => `from "${entry[name]}"`,
   );
+}
+
+/** The primitive an example needs that this runtime lacks (docs/runtimes.md), if any. */
+function lacking(code: string): RuntimePrimitive | undefined {
+  if (/Unix\.(socketpairStream|pipe|importSocketStream)\(/.test(code) && !runtimeHas("fd-stream")) {
+    return "fd-stream";
+  }
+  if (/Unix\.(socketpairDatagram|importSocketDatagram)\(/.test(code) && !runtimeHas("uv-poll")) {
+    return "uv-poll";
+  }
+  return undefined;
 }
 
 /**
@@ -78,6 +91,14 @@ export function docExamples(path: string, minExamples: number): void {
           encoding: "utf8",
           timeout: 50_000,
         });
+        const missing = lacking(code);
+        if (missing !== undefined) {
+          // On a runtime without it, the example stops at once with the typed error
+          expect(r.stderr).toContain(`UnsupportedOnRuntime: Unix.`);
+          expect(r.stderr).toContain(`is not supported on ${runtime.name} `);
+          expect(r.status).not.toBe(0);
+          return;
+        }
         expect(r.stderr).toBe("");
         expect(r.stdout).toBe(expected);
         expect(r.status).toBe(0);

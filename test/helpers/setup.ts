@@ -3,12 +3,20 @@
  * beyond what existed before it (each test must release what it opened), and no subscriber on
  * a `weir:*` metrics channel.
  */
-import { afterEach, beforeEach, expect } from "vitest";
-import { activeResources, openFds, type ResourceCounts, settleLeaks } from "./leaks.ts";
+import { afterEach, beforeAll, beforeEach, expect } from "vitest";
+import {
+  activeResources,
+  openFds,
+  type ResourceCounts,
+  settleLeaks,
+  warmRuntime,
+} from "./leaks.ts";
 import { subscribedChannels } from "./metrics.ts";
 
 let base: ResourceCounts = new Map();
 let baseFds = -1;
+
+beforeAll(warmRuntime);
 
 beforeEach(() => {
   base = activeResources();

@@ -3,6 +3,7 @@
  * left behind by 100 connections, and a server surviving EMFILE (a child process with a low
  * `ulimit -n`) and serving again once descriptors free up.
  */
+
 import { spawn } from "node:child_process";
 import { connect as nodeConnect, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -11,6 +12,7 @@ import { NodeListeningSocket } from "../../src/backend-node/listening-socket.ts"
 import { EndOfFile, Fiber, IoError, Switch } from "../../src/core/index.ts";
 import { run } from "../../src/run.ts";
 import { openFds } from "../helpers/leaks.ts";
+import { scriptArgv } from "../helpers/script-argv.ts";
 import { bytes, copyString, net, readAllText, request, text, until } from "./real-support.ts";
 
 describe("the accept queue", () => {
@@ -152,7 +154,7 @@ describe("EMFILE", () => {
     "a server out of file descriptors survives 200 connections and serves again",
     async () => {
       const child = fileURLToPath(new URL("./real-emfile-server.ts", import.meta.url));
-      const proc = spawn("sh", ["-c", 'ulimit -n 64 && exec "$0" "$1"', process.execPath, child], {
+      const proc = spawn("sh", ["-c", 'ulimit -n 64 && exec "$0" "$@"', ...scriptArgv(child)], {
         stdio: ["pipe", "pipe", "pipe"],
       });
       let out = "";

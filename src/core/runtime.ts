@@ -1,0 +1,97 @@
+/**
+ * Which JavaScript runtime weir runs on (Node, Bun or Deno, each through its `node:*` modules),
+ * and the one place that says which of weir's primitives a runtime lacks: a feature that needs
+ * one throws {@link UnsupportedOnRuntime} there, at once, instead of degrading silently.
+ * @module
+ */
+
+/** The runtimes weir supports. */
+export type RuntimeName = "node" | "bun" | "deno";
+
+/** The runtime in use: its name and version (`process.versions.bun`, `.deno`, or `.node`). */
+export interface RuntimeInfo {
+  readonly name: RuntimeName;
+  readonly version: string;
+}
+
+/**
+ * What weir needs that not every runtime has:
+ * - `fd-stream`: a connected stream socket or pipe fd wrapped by `new net.Socket({ fd })`
+ *   (Bun 1.4 closes such a socket at once: "Socket is closed");
+ * - `uv-poll`: libuv's `uv_poll_t` through Node-API, which the addon's datagram handle uses
+ *   (Bun 1.4 aborts the process on `uv_poll_init`);
+ * - `socket-fd`: the fd behind a `node:net` socket or server (`_handle.fd`), for `Unix.fd` and
+ *   the socket options set through the addon (Deno 2.9's sockets have none);
+ * - `empty-tls-write`: a zero-length write on a `tls.TLSSocket`, whose callback says when the
+ *   writes before it are done (Deno 2.9 fails it with EPERM; weir then tracks every write).
+ */
+export type RuntimePrimitive = "fd-stream" | "uv-poll" | "socket-fd" | "empty-tls-write";
+
+const lacking: Readonly<Record<RuntimeName, readonly RuntimePrimitive[]>> = {
+  node: [],
+  bun: ["fd-stream", "uv-poll"],
+  deno: ["socket-fd", "empty-tls-write"],
+};
+
+function detect(): RuntimeInfo {
+  const v = process.versions as Record<string, string | undefined>;
+  if (v.bun !== undefined) return { name: "bun", version: v.bun };
+  if (v.deno !== undefined) return { name: "deno", version: v.deno };
+  return { name: "node", version: v.node ?? "unknown" };
+}
+
+/** The runtime weir is running on, detected once. */
+export const runtime: RuntimeInfo = detect();
+
+/**
+ * Thrown by a feature that needs a primitive the running runtime lacks (see
+ * `docs/runtimes.md`): names the feature, the runtime and its version, and what to use instead.
+ */
+export class UnsupportedOnRuntime extends Error {
+  override readonly name = "UnsupportedOnRuntime";
+  /** A stable code for programs: `"WEIR_UNSUPPORTED_ON_RUNTIME"`. */
+  readonly code = "WEIR_UNSUPPORTED_ON_RUNTIME";
+  /** The runtime that lacks it. */
+  readonly runtime: RuntimeName;
+  /** What was asked for, e.g. `"Unix.socketpairStream"`. */
+  readonly feature: string;
+
+  constructor(feature: string, primitive: RuntimePrimitive, on: RuntimeInfo = runtime) {
+    super(
+      `${feature} is not supported on ${on.name} ${on.version}: it needs ${describe(primitive)}, ` +
+        `which ${on.name} does not provide (see weir's docs/runtimes.md)`,
+    );
+    this.runtime = on.name;
+    this.feature = feature;
+  }
+}
+
+function describe(p: RuntimePrimitive): string {
+  switch (p) {
+    case "fd-stream":
+      return "a stream socket made from a file descriptor (new net.Socket({ fd }))";
+    case "uv-poll":
+      return "libuv's uv_poll_t through Node-API (the native addon's datagram handle)";
+    case "socket-fd":
+      return "the file descriptor behind a node:net socket";
+    case "empty-tls-write":
+      return "a zero-length write on a TLS socket";
+  }
+}
+
+/** Whether the running runtime has `primitive`. */
+export function runtimeHas(primitive: RuntimePrimitive, on: RuntimeInfo = runtime): boolean {
+  return !lacking[on.name].includes(primitive);
+}
+
+/**
+ * Checks that the running runtime has `primitive`, for `feature`.
+ * @throws UnsupportedOnRuntime if it does not.
+ */
+export function requirePrimitive(
+  feature: string,
+  primitive: RuntimePrimitive,
+  on: RuntimeInfo = runtime,
+): void {
+  if (!runtimeHas(primitive, on)) throw new UnsupportedOnRuntime(feature, primitive, on);
+}
