@@ -48,6 +48,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -1560,12 +1561,21 @@ typedef struct {
   int nfds;
 } recvfds_req;
 
+
+/* Monotonic ms, from the C library: not uv_hrtime, which not every runtime's addon host exports
+ * (Deno's does not: loading the addon would fail with a symbol lookup error). */
+static uint64_t monotonic_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 static void recvfds_execute(napi_env env, void *data) {
   (void)env;
   recvfds_req *r = data;
   struct pollfd p = {.fd = r->fd, .events = POLLIN, .revents = 0};
   int left = r->timeout_ms;
-  uint64_t start = uv_hrtime();
+  uint64_t start = monotonic_ms();
   for (;;) {
     int k = poll(&p, 1, left);
     if (k < 0 && errno == EINTR) k = -2;
@@ -1620,7 +1630,7 @@ static void recvfds_execute(napi_env env, void *data) {
       }
     }
     if (r->timeout_ms >= 0) {
-      uint64_t spent = (uv_hrtime() - start) / 1000000;
+      uint64_t spent = monotonic_ms() - start;
       if (spent >= (uint64_t)r->timeout_ms) {
         r->err = ETIMEDOUT;
         r->syscall = "poll";

@@ -101,7 +101,7 @@ test("main.ts counts its echo clients and a silent one it timed out, and serves 
   );
   expect((await get(port, "/")).status).toBe(404);
 
-  server.child.kill("SIGINT");
+  server.signal("SIGINT");
   expect(await server.exit()).toEqual({ code: 0, signal: null });
   expect(server.stderr).toBe(
     "metrics: SIGINT: stopping (again to close the connections)\nmetrics: stopped\n",
