@@ -1491,6 +1491,44 @@ static napi_value js_accepts_connections(napi_env env, napi_callback_info info) 
   return r;
 }
 
+/* trySend(fd, bufs): one non-blocking sendmsg of `bufs` (at most 64) on a connected stream
+ * socket; returns the bytes the kernel took (0 if its buffer is full), or -errno on failure.
+ * Never throws for the socket's own errors: the caller falls back to its usual write path,
+ * which reports them. */
+#define TRY_SEND_MAX_BUFS 64
+static napi_value js_try_send(napi_env env, napi_callback_info info) {
+  GET_ARGS(2);
+  int fd;
+  if (!arg_fd(env, argv[0], &fd)) return NULL;
+  bool is_array = false;
+  uint32_t n = 0;
+  if (napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array) {
+    return throw_type(env, "ERR_INVALID_ARG_TYPE", "bufs must be an array of Uint8Arrays");
+  }
+  NAPI_TRY(napi_get_array_length(env, argv[1], &n));
+  if (n > TRY_SEND_MAX_BUFS) {
+    return throw_type(env, "ERR_INVALID_ARG_VALUE", "bufs must hold at most 64 buffers");
+  }
+  struct iovec iov[TRY_SEND_MAX_BUFS];
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    NAPI_TRY(napi_get_element(env, argv[1], i, &v));
+    if (!arg_bytes(env, v, "bufs[i]", &iov[i].iov_base, &iov[i].iov_len)) return NULL;
+  }
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = iov;
+  msg.msg_iovlen = n;
+  ssize_t r;
+  do {
+    r = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  } while (r < 0 && errno == EINTR);
+  double out = r >= 0 ? (double)r : (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -(double)errno;
+  napi_value res;
+  NAPI_TRY(napi_create_double(env, out, &res));
+  return res;
+}
+
 /* sendFds(fd, data, fds): one sendmsg of `data` (>= 1 byte) carrying `fds`; returns bytes sent */
 static napi_value js_send_fds(napi_env env, napi_callback_info info) {
   GET_ARGS(3);
@@ -1743,6 +1781,7 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
       {"acceptsConnections", NULL, js_accepts_connections, NULL, NULL, NULL, napi_enumerable, NULL},
       {"sendFds", NULL, js_send_fds, NULL, NULL, NULL, napi_enumerable, NULL},
       {"recvFds", NULL, js_recv_fds, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"trySend", NULL, js_try_send, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof fns / sizeof fns[0], fns) != napi_ok) return NULL;
 

@@ -247,6 +247,13 @@ export interface Native {
     timeoutMs: number,
     cb: (err: NativeSystemError | null, data: Buffer | null, fds: number[]) => void,
   ): void;
+  /**
+   * One non-blocking `sendmsg` of `bufs` (at most 64) on a connected stream socket: returns the
+   * bytes the kernel took (0 when its buffer is full), or minus the errno on failure (it does
+   * not throw for the socket's own errors).
+   * @throws TypeError on bad arguments.
+   */
+  trySend?(fd: number, bufs: readonly Uint8Array[]): number;
   /** Counts of live native objects, for leak checks. */
   stats(): NativeStats;
   /** The datagram handle class. */

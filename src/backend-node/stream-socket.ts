@@ -29,10 +29,25 @@ import { publishIdleTimeout } from "../net/metrics.ts";
 import type { StreamAddr, TcpAddr } from "../net/sockaddr.ts";
 import type { StreamSocket } from "../net/types.ts";
 import { closedError, errorCode, toIoError } from "./errors.ts";
+import { loadNative } from "./native.ts";
 import { parseNumericIp, unixAddrOf } from "./native-addr.ts";
 import { type HasUnixFd, handleFd, unixFd } from "./unix-fd.ts";
 
 const EMPTY = Buffer.alloc(0);
+
+let trySend: ((fd: number, bufs: readonly Uint8Array[]) => number) | null | undefined;
+/** The addon's `trySend`, or `null` where there is no addon (TCP never needs it). */
+function directSend(): ((fd: number, bufs: readonly Uint8Array[]) => number) | null {
+  if (trySend === undefined) {
+    try {
+      const f = loadNative().trySend;
+      trySend = typeof f === "function" ? f : null;
+    } catch {
+      trySend = null;
+    }
+  }
+  return trySend;
+}
 const RESOLVED: Promise<void> = Promise.resolve();
 
 /** Where a `net.Socket` keeps the wrapper its listeners report to. */
@@ -425,6 +440,10 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
   #idle: NodeIdle | null = null;
   /** A pending `awaitBuffered`, or `null`. */
   #buffering: Buffering | null = null;
+  /** The addon's non-blocking send, for a plain socket ({@link #sendDirect}), or `null`. */
+  #direct: ((fd: number, bufs: readonly Uint8Array[]) => number) | null;
+  /** Bytes sent past Node by {@link #sendDirect} (Node's `bytesWritten` does not see them). */
+  #sentDirect = 0;
 
   /**
    * Wraps `raw` (see the class comment for what it must be). Prefer
@@ -439,6 +458,7 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
     this.#kind = init.kind;
     this.#peer = init.peerAddr ?? null;
     this.#local = init.localAddr ?? null;
+    this.#direct = raw instanceof TLSSocket ? null : directSend();
     if (raw instanceof TLSSocket && !runtimeHas("empty-tls-write")) {
       this.#flushes = FlushQueue.tracking(raw);
     }
@@ -640,7 +660,7 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
 
   /** Bytes written so far (handed to the kernel or queued in Node); kept after `close`. */
   get bytesWritten(): number {
-    return this.#raw.bytesWritten;
+    return this.#raw.bytesWritten + this.#sentDirect;
   }
 
   /** Whether its idle timeout closed it. */
@@ -778,7 +798,9 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
     const raw = this.#raw;
     const idle = this.#idle;
     if (idle !== null) idle.activity++;
-    handOver(raw, bufs);
+    const rest = this.#sendDirect(bufs);
+    if (rest === null) return RESOLVED;
+    handOver(raw, rest);
     if (raw.writableLength === 0) {
       const err = raw.errored;
       return err === null ? RESOLVED : Promise.reject(toIoError(err));
@@ -982,6 +1004,55 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
   }
 
   /**
+   * Sends what the kernel takes of `bufs` now, straight to the socket's fd, when nothing waits
+   * in Node's queue: returns `null` if it took everything, else what is left (views of `bufs`).
+   * Anything unusual (no fd, TLS, an error) leaves it all to Node's write, which reports it.
+   */
+  #sendDirect(bufs: readonly Uint8Array[]): readonly Uint8Array[] | null {
+    const send = this.#direct;
+    if (send === null || bufs.length > 64) return bufs;
+    const raw = this.#raw;
+    if (raw.writableLength !== 0 || raw.connecting) return bufs;
+    const fd = handleFd(raw);
+    if (fd === undefined) return bufs;
+    const n = send(fd, bufs);
+    if (n <= 0) {
+      // A failure (not a socket, the peer gone): Node's write takes over for good, and reports it
+      if (n < 0) this.#direct = null;
+      return bufs;
+    }
+    this.#sentDirect += n;
+    let left = n;
+    for (let i = 0; i < bufs.length; i++) {
+      const b = bufs[i] as Uint8Array;
+      if (left < b.length) {
+        const rest = bufs.slice(i);
+        rest[0] = b.subarray(left);
+        return rest;
+      }
+      left -= b.length;
+    }
+    return null;
+  }
+
+  /**
+   * Sends what the kernel takes of `bufs` now, keeping none of them (see `Sink.trySend`):
+   * the bytes sent, 0 if nothing could go (queued writes, the buffer full, a TLS socket, no
+   * addon, or an error, which the next write reports). Not a cancellation point.
+   */
+  trySend(bufs: readonly Uint8Array[]): number {
+    if (this.#unwritable() !== null) return 0;
+    const before = this.#sentDirect;
+    this.#sendDirect(bufs);
+    const n = this.#sentDirect - before;
+    if (n > 0) {
+      const idle = this.#idle;
+      if (idle !== null) idle.activity++;
+    }
+    return n;
+  }
+
+  /**
    * Optional synchronous {@link write} (for `Tcp.Writer`, which flushes without a promise when
    * the socket is idle): hands all of `bufs` to Node now, in order, and returns `true` if the
    * kernel took them all (the buffers may be reused at once), or `false` if some wait in
@@ -996,7 +1067,9 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
     const raw = this.#raw;
     const idle = this.#idle;
     if (idle !== null) idle.activity++;
-    handOver(raw, bufs);
+    const rest = this.#sendDirect(bufs);
+    if (rest === null) return true;
+    handOver(raw, rest);
     if (raw.writableLength !== 0) return false;
     const err = raw.errored;
     if (err !== null) throw toIoError(err);

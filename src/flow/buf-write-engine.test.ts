@@ -12,7 +12,7 @@ import {
   WriterBufferAgeExceeded,
   WriterBufferLimitExceeded,
 } from "./buf-write/index.ts";
-import { TrySink } from "./test-helpers/try-sink.ts";
+import { SendSink, TrySink } from "./test-helpers/try-sink.ts";
 
 const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -122,5 +122,69 @@ describe("BufWrite on one engine with Tcp.Writer", () => {
     expect(() => BufWrite.with(sink, () => {}, { bufferAgeLimit: -1 })).toThrow(
       "bufferAgeLimit must be a number of ms >= 0, got -1",
     );
+  });
+});
+
+describe("BufWrite on a sink with trySend", () => {
+  const big = (c: string, n = 3000): string => c.repeat(n);
+
+  test("an idle writer hands a large write to trySend at once, uncopied; what the sink leaves is copied and flushed after", async () => {
+    const sink = new SendSink();
+    await Switch.run(async (sw) => {
+      const w = BufWrite.create(sink, { sw });
+      const bytes = Buffer.from(big("a"));
+      w.bytes(bytes);
+      // Taken during the write: nothing pending, nothing tried
+      expect(sink.sends).toEqual([big("a")]);
+      expect(w.pendingBytes).toBe(0);
+      sink.room = 1000;
+      const more = Buffer.from(big("b"));
+      w.bytes(more);
+      expect(sink.sends.at(-1)).toBe(big("b", 1000));
+      // The rest was copied: changing the caller's buffer now changes nothing sent
+      more.fill("x");
+      expect(w.pendingBytes).toBe(2000);
+      await w.flush();
+      expect(sink.tries).toEqual([big("b", 2000)]);
+      await w.close();
+    });
+  });
+
+  test("a large write behind pending bytes keeps the order: no trySend until the writer is idle", async () => {
+    const sink = new SendSink();
+    await Switch.run(async (sw) => {
+      const w = BufWrite.create(sink, { sw });
+      w.string("head;");
+      w.bytes(Buffer.from(big("c")));
+      expect(sink.sends).toEqual([]);
+      await w.flush();
+      expect(sink.tries).toEqual([`head;${big("c")}`]);
+      // Small writes always share the buffer (one write per turn), even when idle
+      w.string("tail");
+      expect(sink.sends).toEqual([]);
+      await w.flush();
+      expect(sink.tries.at(-1)).toBe("tail");
+      await w.close();
+    });
+  });
+
+  test("whatever trySend takes, the sink's output is the concatenation of the writes", async () => {
+    for (const room of [0, 1, 2047, 2049, 5000]) {
+      const sink = new SendSink();
+      sink.room = room;
+      const out: string[] = [];
+      await Switch.run(async (sw) => {
+        const w = BufWrite.create(sink, { sw });
+        for (const [i, s] of ["x", big("y"), "z", big("w", 2500), big("v", 4000)].entries()) {
+          w.string(s);
+          out.push(s);
+          if (i % 2 === 1) await w.flush();
+        }
+        await w.close();
+      });
+      // Every byte went out once, in order, through one of the two paths
+      expect(sink.log.join("")).toBe(out.join(""));
+      expect(sink.sends.length > 0).toBe(room > 0);
+    }
   });
 });

@@ -47,6 +47,13 @@ export interface Sink {
    */
   tryWrite?(bufs: readonly Uint8Array[]): boolean;
   /**
+   * Optional: writes what the sink can take of `bufs` at once without keeping any of them (a
+   * socket: what its kernel buffer has room for), and returns the number of bytes taken (0 if
+   * none; never blocks, never throws for the sink's own errors, which its next `write` reports).
+   * A writer idle hands a large write to it without copying it first.
+   */
+  trySend?(bufs: readonly Uint8Array[]): number;
+  /**
    * Optional: resolves once the sink no longer needs any buffer handed to it by `write` or
    * `tryWrite` (for a socket: everything is in the kernel). A sink with `tryWrite` has it.
    * @throws Cancelled if the calling fiber (or `opts.signal`) is cancelled first; IoError if a

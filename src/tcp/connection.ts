@@ -65,6 +65,11 @@ export class OwnedSocket implements StreamSocket {
         : (src, opts) => copyFrom.call(inner, src instanceof OwnedSocket ? src.#inner : src, opts);
   }
 
+  /** The socket's `trySend` (`Sink.trySend`): 0 where it has none. */
+  trySend(bufs: readonly Uint8Array[]): number {
+    return this.#inner.trySend?.(bufs) ?? 0;
+  }
+
   /** The local address. */
   get localAddr(): StreamAddr {
     return this.#inner.localAddr;

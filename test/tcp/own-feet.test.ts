@@ -295,4 +295,35 @@ describe("the Sink contract", () => {
       });
     });
   });
+
+  test("a Node socket's trySend sends what the kernel takes, keeps nothing, counts it in bytesWritten; 0 when full and once closed", async () => {
+    await run(async (env) => {
+      await Switch.run(async (sw) => {
+        const listener = await env.net.listen("tcp:127.0.0.1:0", { sw });
+        const client = await env.net.connect(listener.listeningAddr, { sw });
+        const [server] = await listener.accept({ sw });
+        const hello = Buffer.from("hello");
+        expect(client.trySend?.([hello, Buffer.from(" world")])).toBe(11);
+        // Nothing kept: the caller may reuse the buffer at once
+        hello.fill(0x7a);
+        const buf = new Uint8Array(64);
+        const n = await server.readInto(buf);
+        expect(Buffer.from(buf.subarray(0, n)).toString()).toBe("hello world");
+        expect(client.bytesWritten).toBe(11);
+        // The peer does not read: the kernel takes part of a large buffer, then nothing
+        const big = Buffer.alloc(32 << 20, 0x61);
+        const first = client.trySend?.([big]) ?? 0;
+        expect(first).toBeGreaterThan(0);
+        expect(first).toBeLessThan(big.length);
+        expect(client.trySend?.([big.subarray(first)])).toBe(0);
+        expect(client.bytesWritten).toBe(11 + first);
+        let got = 0;
+        const rbuf = new Uint8Array(1 << 16);
+        while (got < first) got += await server.readInto(rbuf);
+        expect(got).toBe(first);
+        await client.close();
+        expect(client.trySend?.([hello])).toBe(0);
+      });
+    });
+  });
 });

@@ -45,6 +45,7 @@ export interface EngineOptions {
 
 /** A `sink.write` that returns at once, and the wait for what it kept. */
 type TryWrite = (this: Sink, bufs: readonly Uint8Array[]) => boolean;
+type TrySend = (this: Sink, bufs: readonly Uint8Array[]) => number;
 
 interface Waiter {
   readonly threshold: number;
@@ -108,6 +109,7 @@ export abstract class WriteEngine implements Watched {
   #abortCause: unknown = undefined;
   readonly #sink: Sink;
   readonly #tryWrite: TryWrite | null;
+  readonly #trySend: TrySend | null;
   readonly #opts: EngineOptions;
   readonly #watchdog: AgeWatchdog | null;
   /** The scheduler of the fiber that made the writer (the mock's, or the real one). */
@@ -119,6 +121,8 @@ export abstract class WriteEngine implements Watched {
     // The synchronous path needs both halves of the contract: the write, and the wait for it
     this.#tryWrite =
       typeof tryWrite === "function" && typeof flushed === "function" ? tryWrite : null;
+    const { trySend } = sink;
+    this.#trySend = typeof trySend === "function" ? trySend : null;
     this.#opts = opts;
     this.#watchdog = opts.bufferAgeLimit === Infinity ? null : AgeWatchdog.of(opts.clock);
   }
@@ -226,7 +230,9 @@ export abstract class WriteEngine implements Watched {
     const max = s.length * 3; // a UTF-16 code unit never takes more than 3 bytes
     if (max === 0) return;
     if (this.isLarge(max)) {
-      this.queue(Buffer.from(s, "utf8"));
+      const bytes = Buffer.from(s, "utf8");
+      const sent = this.#idleSend(bytes);
+      if (sent < bytes.length) this.queue(sent === 0 ? bytes : bytes.subarray(sent));
       return;
     }
     // Count exactly only when the bound may not fit
@@ -241,13 +247,35 @@ export abstract class WriteEngine implements Watched {
     const len = bytes.length;
     if (len === 0) return;
     if (this.isLarge(len)) {
-      const copy = Buffer.allocUnsafe(len);
-      copy.set(bytes);
+      // Idle, a large write goes straight to the sink: only what it leaves is copied
+      const sent = this.#idleSend(bytes);
+      if (sent === len) return;
+      const copy = Buffer.allocUnsafe(len - sent);
+      copy.set(sent === 0 ? bytes : bytes.subarray(sent));
       this.queue(copy);
       return;
     }
     const at = this.reserve(len);
     this.buf.set(bytes, at);
+  }
+
+  /**
+   * If the writer is idle (nothing pending: the order is kept), offers `bytes` to the sink's
+   * `trySend`; returns the bytes it took (0 if not offered).
+   */
+  #idleSend(bytes: Uint8Array): number {
+    if (this.#trySend === null || this.#taken !== this.#queued || this.#draining) return 0;
+    if (this.#state !== "open") return 0;
+    let n: number;
+    try {
+      n = (this.#trySend as TrySend).call(this.#sink, [bytes]);
+    } catch {
+      return 0; // the usual flush reports the sink's error
+    }
+    this.#queued += n;
+    this.#taken = this.#queued;
+    this.#written = this.#queued;
+    return n;
   }
 
   /** Reserves `len` bytes of the buffer and returns where they start; the caller fills them. */

@@ -33,3 +33,27 @@ export class TrySink {
     for (const w of this.#waiting.splice(0)) w();
   }
 }
+
+/** A {@link TrySink} that also has `trySend`: it takes at most `room` bytes, keeping none. */
+export class SendSink extends TrySink {
+  readonly sends: string[] = [];
+  /** What the sink took, in order, by either path. */
+  readonly log: string[] = [];
+  room = Number.POSITIVE_INFINITY;
+
+  trySend(bufs: readonly Uint8Array[]): number {
+    const all = Buffer.concat(bufs);
+    const n = Math.min(all.length, this.room);
+    if (n > 0) {
+      this.sends.push(all.subarray(0, n).toString());
+      this.log.push(all.subarray(0, n).toString());
+    }
+    return n;
+  }
+
+  override tryWrite(bufs: readonly Uint8Array[]): boolean {
+    const ok = super.tryWrite(bufs);
+    this.log.push(Buffer.concat(bufs).toString());
+    return ok;
+  }
+}
