@@ -214,6 +214,8 @@ let onClose: (this: Socket) => void;
 let pipeDone: (op: PipeOp, src: NodeStreamSocket, dst: NodeStreamSocket) => void;
 let flushQueueOf: (sock: NodeStreamSocket) => FlushQueue;
 let wrote: (sock: NodeStreamSocket) => void;
+/** Writes a chunk the caller owns: sent at once what the kernel takes, Node queues the rest. */
+let writeOwned: (sock: NodeStreamSocket, c: Buffer) => boolean;
 let idleExpired: (sock: NodeStreamSocket, ms: number) => void;
 
 /** A socket's idle deadline (see `deadlines.ts`): no closure per socket, one small object. */
@@ -263,7 +265,7 @@ class PipeOp extends Operation<void> implements Flushable {
   /** Writes one owned chunk of the source; pauses the source if `dst` is full. */
   chunk(c: Buffer): void {
     wrote(this.#dst);
-    if (!this.#dstRaw.write(c) && (this.#flags & 5) === 0) {
+    if (!writeOwned(this.#dst, c) && (this.#flags & 5) === 0) {
       this.#flags |= 1;
       this.#srcRaw.pause();
       flushQueueOf(this.#dst).wait(this);
@@ -513,6 +515,10 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
       if (idle !== null) idle.activity++;
     };
     idleExpired = (sock, ms) => sock.#idleExpired(ms);
+    writeOwned = (sock, c) => {
+      const rest = sock.#sendDirect([c]);
+      return rest === null || sock.#raw.write(rest[0] as Uint8Array);
+    };
   }
 
   /** The underlying `net.Socket` (for `weir/unix` and tests; do not read from it). */
