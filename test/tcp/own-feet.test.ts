@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
 import type { NodeListeningSocket } from "../../src/backend-node/listening-socket.ts";
 import { BufferLimitExceeded, Fiber, Switch } from "../../src/core/index.ts";
+import { runtimeHas } from "../../src/core/runtime.ts";
 import { DEFAULT_ACCEPT_QUEUE, DEFAULT_BACKLOG } from "../../src/net/net-base.ts";
 import type { TcpAddr } from "../../src/net/sockaddr.ts";
 import { run } from "../../src/run.ts";
@@ -303,6 +304,14 @@ describe("the Sink contract", () => {
         const client = await env.net.connect(listener.listeningAddr, { sw });
         const [server] = await listener.accept({ sw });
         const hello = Buffer.from("hello");
+        if (!runtimeHas("socket-fd")) {
+          // Deno hides a node:net socket's fd: nothing goes past Node's write, which still works
+          expect(client.trySend?.([hello])).toBe(0);
+          await client.write([hello]);
+          const b = new Uint8Array(8);
+          expect(await server.readInto(b)).toBe(5);
+          return;
+        }
         expect(client.trySend?.([hello, Buffer.from(" world")])).toBe(11);
         // Nothing kept: the caller may reuse the buffer at once
         hello.fill(0x7a);
