@@ -149,6 +149,25 @@ class TryWriteSink implements Sink {
     if (!this.tryWrite(bufs)) await this.flushed();
   }
 
+  /** With `rooms`, the sink also has `trySend`: it takes the next room's worth, keeping none. */
+  rooms: number[] | null = null;
+  #r = 0;
+
+  trySend(bufs: readonly Uint8Array[]): number {
+    const rooms = this.rooms;
+    if (rooms === null || this.#pending) return 0;
+    let room = rooms[this.#r++ % Math.max(1, rooms.length)] ?? 0;
+    let n = 0;
+    for (const b of bufs) {
+      const k = Math.min(room, b.length);
+      if (k === 0) break;
+      this.parts.push(Buffer.from(b.subarray(0, k)));
+      room -= k;
+      n += k;
+    }
+    return n;
+  }
+
   async flushed(): Promise<void> {
     if (!this.#pending) return;
     await Fiber.yield();
@@ -178,12 +197,14 @@ describe("Tcp.Writer", () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(opArb, { maxLength: 40 }),
-        fc.constantFrom("plain", "held", "tryWrite"),
+        fc.constantFrom("plain", "held", "tryWrite", "trySend"),
         fc.array(fc.boolean(), { maxLength: 8 }),
-        async (ops, kind, keeps) => {
+        fc.array(fc.integer({ min: 0, max: 6000 }), { minLength: 1, maxLength: 6 }),
+        async (ops, kind, keeps, rooms) => {
           const test = new TestSink();
           const tw = new TryWriteSink(keeps);
-          const sink: Sink = kind === "tryWrite" ? tw : test;
+          if (kind === "trySend") tw.rooms = rooms;
+          const sink: Sink = kind === "tryWrite" || kind === "trySend" ? tw : test;
           const w = new Writer(sink);
           let want = "";
           let n = 0;
@@ -197,9 +218,12 @@ describe("Tcp.Writer", () => {
               want += `${op.text}\n`;
             } else if (op.kind === "bytes" || op.kind === "schedule") {
               const b = Buffer.alloc(op.size, 0x61 + (op.size % 26));
-              if (op.kind === "bytes") w.write(b);
-              else w.schedule(b);
               want += b.toString();
+              if (op.kind === "bytes") {
+                w.write(b);
+                // write() keeps no reference (trySend's part went out, the rest was copied)
+                b.fill(0x21);
+              } else w.schedule(b);
             } else if (op.kind === "flushed") {
               test.release();
               await w.flushed();
@@ -208,7 +232,7 @@ describe("Tcp.Writer", () => {
           }
           test.release();
           await w.close({ forceCloseAfter: Infinity });
-          expect(kind === "tryWrite" ? tw.text : test.text).toBe(want);
+          expect(kind === "tryWrite" || kind === "trySend" ? tw.text : test.text).toBe(want);
         },
       ),
       { numRuns: 200 },
