@@ -225,8 +225,11 @@ describe("Writer", () => {
     await w.close();
   });
 
-  test("the real clock's timer is shared, and cleared when the last writer closes", async () => {
+  test("the real clock's timer is shared, and outlives the last writer unreferenced (it holds no process open)", async () => {
     const dog = AgeWatchdog.of(monoClock);
+    const timeouts = (): number =>
+      process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    const before = timeouts();
     const a = new Writer(new TestSink());
     const b = new Writer(new TestSink());
     a.write("x");
@@ -240,10 +243,16 @@ describe("Writer", () => {
     await a.close();
     expect(dog.size).toBe(1);
     expect(dog.armed).toBe(true);
-    // ...and closing the last one clears the timer at once
+    // ...and after the last one closes the timer stays, for the next connection's writes,
+    // without keeping the process alive
     await b.close();
     expect(dog.size).toBe(0);
-    expect(dog.armed).toBe(false);
+    expect(dog.armed).toBe(true);
+    expect(timeouts()).toBe(before);
+    const c = new Writer(new TestSink());
+    c.write("z");
+    expect(dog.size).toBe(1);
+    await c.close();
   });
 
   test("on the real clock, the timer drops idle writers when it fires, and stops", async () => {

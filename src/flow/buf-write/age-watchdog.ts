@@ -38,7 +38,8 @@ interface Timer {
 function startTimer(clock: Clock, ctx: FiberContext, deadline: number, fn: () => void): Timer {
   if (clock === monoClock || clock === realClock) {
     const delay = Math.max(0, Math.ceil(deadline - clock.now()));
-    const t = setTimeout(fn, Math.min(delay, 2 ** 31 - 1));
+    // Unreferenced: a writer with data pending is kept alive by its sink (a socket), not by us
+    const t = setTimeout(fn, Math.min(delay, 2 ** 31 - 1)).unref();
     return { cancel: () => clearTimeout(t) };
   }
   const ac = new AbortController();
@@ -54,8 +55,9 @@ function startTimer(clock: Clock, ctx: FiberContext, deadline: number, fn: () =>
  * On the real clocks a writer that has flushed everything stays in the set until the timer
  * next fires (writers come and go with every message on a busy connection: touching the set
  * or the timer each time would cost more than the messages). The timer then finds it idle,
- * drops it and, if nobody has data pending, is not re-armed. Closing the last writer clears
- * the timer at once. On any other clock (the mock's), `idle` removes the writer at once and
+ * drops it and, if nobody has data pending, is not re-armed. Closing the last writer leaves
+ * the timer too (unreferenced, it holds no process open): arming it again for the next
+ * connection's first write would cost more than letting it fire once. On any other clock (the mock's), `idle` removes the writer at once and
  * clears the timer when nobody has data pending, so a mock clock never jumps to a deadline
  * that no longer matters.
  */
@@ -114,13 +116,16 @@ export class AgeWatchdog {
     this.leave(w);
   }
 
-  /** `w` is closing or has failed: it leaves now (and the timer goes if it was the last). */
+  /**
+   * `w` is closing or has failed: it leaves now (on a mock clock, the timer goes if it was the
+   * last; on the real clocks it fires once more and finds nobody).
+   */
   leave(w: Watched): void {
     if (w.watched) {
       w.watched = false;
       this.#set.delete(w);
     }
-    if (this.#set.size === 0 && this.#timer !== null) this.#disarm();
+    if (this.#set.size === 0 && this.#timer !== null && !this.#lazy) this.#disarm();
   }
 
   #arm(deadline: number): void {
