@@ -23,14 +23,31 @@ export interface RuntimeInfo {
  * - `socket-fd`: the fd behind a `node:net` socket or server (`_handle.fd`), for `Unix.fd` and
  *   the socket options set through the addon (Deno 2.9's sockets have none);
  * - `empty-tls-write`: a zero-length write on a `tls.TLSSocket`, whose callback says when the
- *   writes before it are done (Deno 2.9 fails it with EPERM; weir then tracks every write).
+ *   writes before it are done (Deno 2.9 fails it with EPERM; weir then tracks every write);
+ * - `tls-end-after-read-stop`: a TLS socket that still reports the peer's end of stream when
+ *   the chunk just before it stopped its reading (Deno 2.9 drops that end; weir then stops
+ *   reading a microtask later);
+ * - `tls-stream-end`: a TLS socket over a JavaScript stream that hands its close_notify to the
+ *   stream when `end()` is called (Deno 2.9 does it once the writable side has finished, a
+ *   turn later: a `close()` right after `end()` lost it, and a peer with `strictClose` saw a
+ *   cut connection; weir's `close()` then waits for it);
+ * - `tls-stream-half-close`: a TLS socket over a JavaScript stream that stays writable after
+ *   the peer's close_notify (Bun 1.4 closes such a connection when the peer's close_notify
+ *   comes: writes after it throw {@link UnsupportedOnRuntime}).
  */
-export type RuntimePrimitive = "fd-stream" | "uv-poll" | "socket-fd" | "empty-tls-write";
+export type RuntimePrimitive =
+  | "fd-stream"
+  | "uv-poll"
+  | "socket-fd"
+  | "empty-tls-write"
+  | "tls-end-after-read-stop"
+  | "tls-stream-end"
+  | "tls-stream-half-close";
 
 const lacking: Readonly<Record<RuntimeName, readonly RuntimePrimitive[]>> = {
   node: [],
-  bun: ["fd-stream", "uv-poll"],
-  deno: ["socket-fd", "empty-tls-write"],
+  bun: ["fd-stream", "uv-poll", "tls-stream-half-close"],
+  deno: ["socket-fd", "empty-tls-write", "tls-end-after-read-stop", "tls-stream-end"],
 };
 
 function detect(): RuntimeInfo {
@@ -76,6 +93,12 @@ function describe(p: RuntimePrimitive): string {
       return "the file descriptor behind a node:net socket";
     case "empty-tls-write":
       return "a zero-length write on a TLS socket";
+    case "tls-end-after-read-stop":
+      return "a TLS socket that reports the peer's end of stream after its reading stopped";
+    case "tls-stream-end":
+      return "a TLS socket over a JavaScript stream that sends its close_notify on end()";
+    case "tls-stream-half-close":
+      return "a TLS socket over a JavaScript stream that stays writable after the peer's close_notify (a TLS half-close)";
   }
 }
 
