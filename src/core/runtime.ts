@@ -33,7 +33,12 @@ export interface RuntimeInfo {
  *   cut connection; weir's `close()` then waits for it);
  * - `tls-stream-half-close`: a TLS socket over a JavaScript stream that stays writable after
  *   the peer's close_notify (Bun 1.4 closes such a connection when the peer's close_notify
- *   comes: writes after it throw {@link UnsupportedOnRuntime}).
+ *   comes: writes after it throw {@link UnsupportedOnRuntime});
+ * - `accept-after-error`: a `node:net` server that goes on accepting after an accept failed
+ *   (Deno 2.9 stops for good after an EMFILE, with no 'error' event; weir re-arms it);
+ * - `emfile-drop`: at the descriptor limit, a server that accepts and closes the waiting
+ *   connections at once (libuv's spare descriptor), so their clients see them closed; Bun 1.4
+ *   and Deno 2.9 leave them in the kernel's queue, to be served once descriptors free up.
  */
 export type RuntimePrimitive =
   | "fd-stream"
@@ -42,12 +47,21 @@ export type RuntimePrimitive =
   | "empty-tls-write"
   | "tls-end-after-read-stop"
   | "tls-stream-end"
-  | "tls-stream-half-close";
+  | "tls-stream-half-close"
+  | "accept-after-error"
+  | "emfile-drop";
 
 const lacking: Readonly<Record<RuntimeName, readonly RuntimePrimitive[]>> = {
   node: [],
-  bun: ["fd-stream", "uv-poll", "tls-stream-half-close"],
-  deno: ["socket-fd", "empty-tls-write", "tls-end-after-read-stop", "tls-stream-end"],
+  bun: ["fd-stream", "uv-poll", "tls-stream-half-close", "emfile-drop"],
+  deno: [
+    "socket-fd",
+    "empty-tls-write",
+    "tls-end-after-read-stop",
+    "tls-stream-end",
+    "accept-after-error",
+    "emfile-drop",
+  ],
 };
 
 function detect(): RuntimeInfo {
@@ -97,6 +111,10 @@ function describe(p: RuntimePrimitive): string {
       return "a TLS socket that reports the peer's end of stream after its reading stopped";
     case "tls-stream-end":
       return "a TLS socket over a JavaScript stream that sends its close_notify on end()";
+    case "accept-after-error":
+      return "a node:net server that goes on accepting after an accept failed";
+    case "emfile-drop":
+      return "a server that closes the connections waiting at the descriptor limit";
     case "tls-stream-half-close":
       return "a TLS socket over a JavaScript stream that stays writable after the peer's close_notify (a TLS half-close)";
   }
