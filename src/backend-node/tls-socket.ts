@@ -13,7 +13,7 @@ import type { TlsSocket } from "../net/types.ts";
 import { handshakeError, handshakeTimeoutError } from "../tls/errors.ts";
 import { NodeStreamSocket, type StreamSocketInit } from "./stream-socket.ts";
 
-/** How long `close()` waits for a close_notify that `end()` sends late (see `tls-stream-end`). */
+/** How long `close()` waits for a close_notify that `end()` sends late (`tls-end` in runtime.ts). */
 const END_WAIT_MS = 1000;
 
 /** Resolves once `tls` has finished its writable side (or closed, failed, or a second passed). */
@@ -221,9 +221,8 @@ export class NodeTlsSocket extends NodeStreamSocket implements TlsSocket {
       const tls = this.#tls;
       tls.end();
       // Where end() sends it a turn later, it goes out first (when nothing else waits to)
-      if (this.#overStream && tls.writableLength === 0 && !runtimeHas("tls-stream-end")) {
-        return endThen(tls).then(() => super.close());
-      }
+      const late = !runtimeHas(this.#overStream ? "tls-stream-end" : "tls-end");
+      if (late && tls.writableLength === 0) return endThen(tls).then(() => super.close());
     }
     return super.close();
   }

@@ -27,10 +27,11 @@ export interface RuntimeInfo {
  * - `tls-end-after-read-stop`: a TLS socket that still reports the peer's end of stream when
  *   the chunk just before it stopped its reading (Deno 2.9 drops that end; weir then stops
  *   reading a microtask later);
- * - `tls-stream-end`: a TLS socket over a JavaScript stream that hands its close_notify to the
- *   stream when `end()` is called (Deno 2.9 does it once the writable side has finished, a
- *   turn later: a `close()` right after `end()` lost it, and a peer with `strictClose` saw a
- *   cut connection; weir's `close()` then waits for it);
+ * - `tls-end`: a TLS socket (natively over its TCP handle) that sends its close_notify when
+ *   `end()` is called (Bun 1.4 does it once the writable side has finished, a turn later: a
+ *   `close()` right after `end()` lost it, and a peer with `strictClose` saw a cut
+ *   connection; weir's `close()` then waits for it);
+ * - `tls-stream-end`: the same over a JavaScript stream (Deno 2.9 and Bun 1.4 lack it);
  * - `tls-stream-half-close`: a TLS socket over a JavaScript stream that stays writable after
  *   the peer's close_notify (Bun 1.4 closes such a connection when the peer's close_notify
  *   comes: writes after it throw {@link UnsupportedOnRuntime});
@@ -46,6 +47,7 @@ export type RuntimePrimitive =
   | "socket-fd"
   | "empty-tls-write"
   | "tls-end-after-read-stop"
+  | "tls-end"
   | "tls-stream-end"
   | "tls-stream-half-close"
   | "accept-after-error"
@@ -53,7 +55,14 @@ export type RuntimePrimitive =
 
 const lacking: Readonly<Record<RuntimeName, readonly RuntimePrimitive[]>> = {
   node: [],
-  bun: ["fd-stream", "uv-poll", "tls-stream-half-close", "emfile-drop"],
+  bun: [
+    "fd-stream",
+    "uv-poll",
+    "tls-end",
+    "tls-stream-end",
+    "tls-stream-half-close",
+    "emfile-drop",
+  ],
   deno: [
     "socket-fd",
     "empty-tls-write",
@@ -109,6 +118,8 @@ function describe(p: RuntimePrimitive): string {
       return "a zero-length write on a TLS socket";
     case "tls-end-after-read-stop":
       return "a TLS socket that reports the peer's end of stream after its reading stopped";
+    case "tls-end":
+      return "a TLS socket that sends its close_notify on end()";
     case "tls-stream-end":
       return "a TLS socket over a JavaScript stream that sends its close_notify on end()";
     case "accept-after-error":
