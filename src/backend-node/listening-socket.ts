@@ -19,11 +19,13 @@ import {
   suspend,
 } from "../core/index.ts";
 import { Operation } from "../core/operation.ts";
+import { runtimeHas } from "../core/runtime.ts";
 import { checkOptionalTimeout } from "../net/deadlines.ts";
 import { ListeningSocketBase } from "../net/listening-socket-base.ts";
 import { checkSwitch, DEFAULT_ACCEPT_QUEUE, DEFAULT_BACKLOG } from "../net/net-base.ts";
 import type { StreamAddr, UnixAddr } from "../net/sockaddr.ts";
 import type { AcceptOptions, ListenOptions, StreamSocket, TlsServerContext } from "../net/types.ts";
+import { AcceptRearm } from "./accept-rearm.ts";
 import { closedError, toIoError } from "./errors.ts";
 import { keepAliveApplier } from "./keep-alive.ts";
 import { NativeAddonUnavailable } from "./native.ts";
@@ -103,7 +105,9 @@ class AcceptOp extends Operation<[StreamSocket, StreamAddr]> {
  * connection, and takes the spare back, so it never spins and JS never hears of it; the
  * server serves again once descriptors free up. The errors libuv does pass on (ENOBUFS,
  * ENOMEM, ...: that connection is already gone) are counted in {@link acceptErrors} and the
- * socket goes on accepting.
+ * socket goes on accepting. Bun and Deno leave the waiting connections in the kernel's queue
+ * instead, served once descriptors free up; Deno's server would stop accepting for good after
+ * such an error, so there the accept is re-armed ({@link AcceptRearm}).
  *
  * Closing it stops accepting, closes the queued connections, makes pending `accept`s fail with
  * `IoError` `Closed`, and removes the Unix socket file it made, if the path still names that
@@ -139,6 +143,8 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
   #stopped = false;
   /** The waiters of {@link stopAccepting} for the queue to empty. */
   #drained: Array<() => void> = [];
+  /** Where the runtime stops accepting after an accept error (Deno): re-arms it. */
+  #rearm: AcceptRearm | null = null;
 
   private constructor(server: Server, addr: StreamAddr, acceptQueue: number) {
     super();
@@ -238,6 +244,8 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
       await ls.close();
       throw nodeBinds ? bindError(e, (addr as UnixAddr).path) : e;
     }
+    if (!runtimeHas("accept-after-error"))
+      ls.#rearm = new AcceptRearm(server, Math.max(1, backlog));
     if (nodeBinds && opts.mode !== undefined) {
       try {
         chmodSocketFile((addr as UnixAddr).path, opts.mode);
@@ -287,6 +295,7 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
   }
 
   #connection(raw: Socket): void {
+    this.#rearm?.watch(raw);
     if (this.#state !== "open") {
       raw.destroy();
       return;
@@ -416,6 +425,7 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
     if (!this.#stopped) {
       this.#stopped = true;
       this.#file = undefined;
+      this.#rearm?.stop();
       this.#server.close();
     }
     if (this.#queue.length === 0) return Promise.resolve();
@@ -442,6 +452,7 @@ export class NodeListeningSocket extends ListeningSocketBase implements HasUnixF
     const release = this.#release;
     this.#release = null;
     release?.remove();
+    this.#rearm?.stop();
     // Closes the fd synchronously; the server object's own 'close' event waits for every
     // accepted connection, so it is not waited for.
     try {

@@ -31,6 +31,7 @@ import type { StreamSocket } from "../net/types.ts";
 import { closedError, errorCode, toIoError } from "./errors.ts";
 import { loadNative } from "./native.ts";
 import { parseNumericIp, unixAddrOf } from "./native-addr.ts";
+import { deferReadStop } from "./tls-read-stop.ts";
 import { type HasUnixFd, handleFd, unixFd } from "./unix-fd.ts";
 
 const EMPTY = Buffer.alloc(0);
@@ -428,6 +429,8 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
   /** End of file seen ('end', or `shutdown("receive")`). */
   #eof = false;
   #sendShut = false;
+  /** Why writes are refused from now on, though the socket is open (see {@link refuseWrites}). */
+  #refused: Error | null = null;
   /** The error Node reported on the socket (raw; mapped with `toIoError` at each use). */
   #error: unknown = null;
   #read: ReadOp | null = null;
@@ -461,8 +464,9 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
     this.#peer = init.peerAddr ?? null;
     this.#local = init.localAddr ?? null;
     this.#direct = raw instanceof TLSSocket ? null : directSend();
-    if (raw instanceof TLSSocket && !runtimeHas("empty-tls-write")) {
-      this.#flushes = FlushQueue.tracking(raw);
+    if (raw instanceof TLSSocket) {
+      if (!runtimeHas("empty-tls-write")) this.#flushes = FlushQueue.tracking(raw);
+      if (!runtimeHas("tls-end-after-read-stop")) deferReadStop(raw);
     }
     // Before the 'data' listener, which would otherwise start the flow
     raw.pause();
@@ -519,6 +523,16 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
       const rest = sock.#sendDirect([c]);
       return rest === null || sock.#raw.write(rest[0] as Uint8Array);
     };
+  }
+
+  /**
+   * From now on, writes on `sock` fail with `err` (and `shutdown("send")` does nothing): the
+   * runtime has ended the sending side itself (Bun's TLS over a JavaScript stream, when the
+   * peer's close_notify comes). Closing, and an error the socket reported, still say so.
+   */
+  static refuseWrites(sock: NodeStreamSocket, err: Error): void {
+    sock.#refused = err;
+    sock.#sendShut = true;
   }
 
   /** The underlying `net.Socket` (for `weir/unix` and tests; do not read from it). */
@@ -829,14 +843,20 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
   }
 
   /** Why a write cannot start now, or `null` if it can. */
-  #unwritable(): IoError | null {
+  #unwritable(): Error | null {
     const bad = this.#unusable("write");
-    if (bad !== null) return bad;
+    if (bad !== null) {
+      const refused = this.#refused;
+      return refused !== null && this.#state === "open" && this.#error === null ? refused : bad;
+    }
     if (this.#sendShut) {
-      return new IoError({
-        kind: "Closed",
-        cause: new Error('write: the socket was shut down for sending (shutdown("send"))'),
-      });
+      return (
+        this.#refused ??
+        new IoError({
+          kind: "Closed",
+          cause: new Error('write: the socket was shut down for sending (shutdown("send"))'),
+        })
+      );
     }
     // Not writable at all (an imported read-only end, say): Node would drop the bytes quietly
     if (!this.#raw.writable) return closedError("write");

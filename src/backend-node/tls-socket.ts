@@ -7,10 +7,31 @@
 import type { X509Certificate } from "node:crypto";
 import type { TLSSocket } from "node:tls";
 import { type BlockingOptions, type Clock, suspend } from "../core/index.ts";
+import { runtimeHas, UnsupportedOnRuntime } from "../core/runtime.ts";
 import type { StreamAddr } from "../net/sockaddr.ts";
 import type { TlsSocket } from "../net/types.ts";
 import { handshakeError, handshakeTimeoutError } from "../tls/errors.ts";
 import { NodeStreamSocket, type StreamSocketInit } from "./stream-socket.ts";
+
+/** How long `close()` waits for a close_notify that `end()` sends late (`tls-end` in runtime.ts). */
+const END_WAIT_MS = 1000;
+
+/** Resolves once `tls` has finished its writable side (or closed, failed, or a second passed). */
+function endThen(tls: TLSSocket): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      tls.off("finish", done);
+      tls.off("close", done);
+      tls.off("error", done);
+      resolve();
+    };
+    const timer = setTimeout(done, END_WAIT_MS);
+    tls.once("finish", done);
+    tls.once("close", done);
+    tls.once("error", done);
+  });
+}
 
 /** How a {@link NodeTlsSocket} was made. */
 export interface TlsSocketInit extends StreamSocketInit {
@@ -116,6 +137,8 @@ export class NodeTlsSocket extends NodeStreamSocket implements TlsSocket {
   readonly #serverName: string | null;
   readonly #requireClientCert: boolean;
   #ended = false;
+  /** TLS runs over a JavaScript stream (`strictClose`, `Tls.client`/`Tls.server`). */
+  #overStream = false;
 
   /** Wraps `tls` (made with `allowHalfOpen: true`); the handshake clock starts now. */
   constructor(tls: TLSSocket, init: TlsSocketInit) {
@@ -129,6 +152,26 @@ export class NodeTlsSocket extends NodeStreamSocket implements TlsSocket {
   /** The underlying `tls.TLSSocket` (for tests; do not read from it). */
   static tls(sock: NodeTlsSocket): TLSSocket {
     return sock.#tls;
+  }
+
+  /**
+   * Marks `sock` as running over a JavaScript stream (see `tls/over-flow.ts`). Where such a
+   * socket closes when the peer's close_notify comes (Bun), writes after the peer's end throw
+   * UnsupportedOnRuntime instead of failing with whatever the runtime reports.
+   */
+  static overStream(sock: NodeTlsSocket): void {
+    sock.#overStream = true;
+    if (!runtimeHas("tls-stream-half-close")) {
+      sock.#tls.once("end", () =>
+        NodeStreamSocket.refuseWrites(
+          sock,
+          new UnsupportedOnRuntime(
+            "writing on a TLS socket over a JavaScript stream after the peer's close_notify",
+            "tls-stream-half-close",
+          ),
+        ),
+      );
+    }
   }
 
   /**
@@ -175,7 +218,11 @@ export class NodeTlsSocket extends NodeStreamSocket implements TlsSocket {
     // close_notify, so that the peer can tell this end from a cut connection
     if (!this.#ended && this.#handshake.result === true && this.#tls.writable) {
       this.#ended = true;
-      this.#tls.end();
+      const tls = this.#tls;
+      tls.end();
+      // Where end() sends it a turn later, it goes out first (when nothing else waits to)
+      const late = !runtimeHas(this.#overStream ? "tls-stream-end" : "tls-end");
+      if (late && tls.writableLength === 0) return endThen(tls).then(() => super.close());
     }
     return super.close();
   }

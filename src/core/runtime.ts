@@ -23,14 +23,54 @@ export interface RuntimeInfo {
  * - `socket-fd`: the fd behind a `node:net` socket or server (`_handle.fd`), for `Unix.fd` and
  *   the socket options set through the addon (Deno 2.9's sockets have none);
  * - `empty-tls-write`: a zero-length write on a `tls.TLSSocket`, whose callback says when the
- *   writes before it are done (Deno 2.9 fails it with EPERM; weir then tracks every write).
+ *   writes before it are done (Deno 2.9 fails it with EPERM; weir then tracks every write);
+ * - `tls-end-after-read-stop`: a TLS socket that still reports the peer's end of stream when
+ *   the chunk just before it stopped its reading (Deno 2.9 drops that end; weir then stops
+ *   reading a microtask later);
+ * - `tls-end`: a TLS socket (natively over its TCP handle) that sends its close_notify when
+ *   `end()` is called (Bun 1.4 does it once the writable side has finished, a turn later: a
+ *   `close()` right after `end()` lost it, and a peer with `strictClose` saw a cut
+ *   connection; weir's `close()` then waits for it);
+ * - `tls-stream-end`: the same over a JavaScript stream (Deno 2.9 and Bun 1.4 lack it);
+ * - `tls-stream-half-close`: a TLS socket over a JavaScript stream that stays writable after
+ *   the peer's close_notify (Bun 1.4 closes such a connection when the peer's close_notify
+ *   comes: writes after it throw {@link UnsupportedOnRuntime});
+ * - `accept-after-error`: a `node:net` server that goes on accepting after an accept failed
+ *   (Deno 2.9 stops for good after an EMFILE, with no 'error' event; weir re-arms it);
+ * - `emfile-drop`: at the descriptor limit, a server that accepts and closes the waiting
+ *   connections at once (libuv's spare descriptor), so their clients see them closed; Bun 1.4
+ *   and Deno 2.9 leave them in the kernel's queue, to be served once descriptors free up.
  */
-export type RuntimePrimitive = "fd-stream" | "uv-poll" | "socket-fd" | "empty-tls-write";
+export type RuntimePrimitive =
+  | "fd-stream"
+  | "uv-poll"
+  | "socket-fd"
+  | "empty-tls-write"
+  | "tls-end-after-read-stop"
+  | "tls-end"
+  | "tls-stream-end"
+  | "tls-stream-half-close"
+  | "accept-after-error"
+  | "emfile-drop";
 
 const lacking: Readonly<Record<RuntimeName, readonly RuntimePrimitive[]>> = {
   node: [],
-  bun: ["fd-stream", "uv-poll"],
-  deno: ["socket-fd", "empty-tls-write"],
+  bun: [
+    "fd-stream",
+    "uv-poll",
+    "tls-end",
+    "tls-stream-end",
+    "tls-stream-half-close",
+    "emfile-drop",
+  ],
+  deno: [
+    "socket-fd",
+    "empty-tls-write",
+    "tls-end-after-read-stop",
+    "tls-stream-end",
+    "accept-after-error",
+    "emfile-drop",
+  ],
 };
 
 function detect(): RuntimeInfo {
@@ -76,6 +116,18 @@ function describe(p: RuntimePrimitive): string {
       return "the file descriptor behind a node:net socket";
     case "empty-tls-write":
       return "a zero-length write on a TLS socket";
+    case "tls-end-after-read-stop":
+      return "a TLS socket that reports the peer's end of stream after its reading stopped";
+    case "tls-end":
+      return "a TLS socket that sends its close_notify on end()";
+    case "tls-stream-end":
+      return "a TLS socket over a JavaScript stream that sends its close_notify on end()";
+    case "accept-after-error":
+      return "a node:net server that goes on accepting after an accept failed";
+    case "emfile-drop":
+      return "a server that closes the connections waiting at the descriptor limit";
+    case "tls-stream-half-close":
+      return "a TLS socket over a JavaScript stream that stays writable after the peer's close_notify (a TLS half-close)";
   }
 }
 

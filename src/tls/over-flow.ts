@@ -66,6 +66,7 @@ export function watchEnd(duplex: Duplex & EndWatched, wrap: () => NodeTlsSocket)
     if (tls !== null && secure && !ended() && !tls.destroyed) tls.destroy(truncatedError());
   });
   const sock = wrap();
+  NodeTlsSocket.overStream(sock);
   tls = NodeTlsSocket.tls(sock);
   sock.handshake().then(
     () => {

@@ -5,6 +5,7 @@
  */
 import { describe, expect, test } from "vitest";
 import { Cancelled, EndOfFile, Fiber, IoError, isIoError } from "../../src/core/index.ts";
+import { UnsupportedOnRuntime } from "../../src/core/runtime.ts";
 import type { StreamSocket } from "../../src/net/index.ts";
 
 /** Two connected stream sockets; disposing the pair closes both. */
@@ -17,6 +18,12 @@ export interface TwoWayStreamOptions {
    * it directly.
    */
   readonly run?: (<T>(fn: () => Promise<T>) => Promise<T>) | undefined;
+  /**
+   * Whether a socket can still write once the peer has shut down its sending side: `true`
+   * (the default), or the feature name of the `UnsupportedOnRuntime` such a write must throw
+   * where the runtime closes the connection instead (Bun's TLS over a JavaScript stream).
+   */
+  readonly writeAfterPeerEnd?: true | { readonly unsupported: string } | undefined;
 }
 
 const encoder = new TextEncoder();
@@ -97,14 +104,29 @@ export function describeTwoWayStream(
       }),
     );
 
+    const afterEnd = opts.writeAfterPeerEnd ?? true;
     test(
-      "shutdown('send') gives the peer end-of-file after the data, and the other way still works",
+      afterEnd === true
+        ? "shutdown('send') gives the peer end-of-file after the data, and the other way still works"
+        : "shutdown('send') gives the peer end-of-file after the data; writing back throws UnsupportedOnRuntime, and the peer then sees the end",
       withPair(async (a, b) => {
         await a.write([bytes("last words")]);
         await a.shutdown("send");
         expect(decoder.decode(await readToEnd(b))).toBe("last words");
-        await b.write([bytes("reply")]);
-        expect(decoder.decode(await readExactly(a, 5))).toBe("reply");
+        if (afterEnd === true) {
+          await b.write([bytes("reply")]);
+          expect(decoder.decode(await readExactly(a, 5))).toBe("reply");
+          return;
+        }
+        const e = await b.write([bytes("reply")]).then(
+          () => undefined,
+          (x: unknown) => x,
+        );
+        expect(e).toBeInstanceOf(UnsupportedOnRuntime);
+        expect((e as UnsupportedOnRuntime).feature).toBe(afterEnd.unsupported);
+        // b's shutdown("send") has nothing left to do; a reads the end the runtime sent
+        await b.shutdown("send");
+        await expectEnd(a);
       }),
     );
 

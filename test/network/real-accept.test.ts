@@ -1,7 +1,9 @@
 /**
  * Accepting on real sockets: the bounded queue of connections nobody has accepted yet, no fd
  * left behind by 100 connections, and a server surviving EMFILE (a child process with a low
- * `ulimit -n`) and serving again once descriptors free up.
+ * `ulimit -n`) and serving again once descriptors free up: on Node the connections beyond the
+ * limit are closed at once; on Bun and Deno they wait in the kernel's queue and are all
+ * served once the first clients have gone (on Deno because weir re-arms the accept).
  */
 
 import { spawn } from "node:child_process";
@@ -10,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
 import { NodeListeningSocket } from "../../src/backend-node/listening-socket.ts";
 import { EndOfFile, Fiber, IoError, Switch } from "../../src/core/index.ts";
+import { runtimeHas } from "../../src/core/runtime.ts";
 import { run } from "../../src/run.ts";
 import { openFds } from "../helpers/leaks.ts";
 import { scriptArgv } from "../helpers/script-argv.ts";
@@ -176,12 +179,36 @@ describe("EMFILE", () => {
         const port = Number(/LISTENING (\d+)/.exec(out)?.[1]);
         const all = Array.from({ length: 200 }, () => probe(port));
         for (const p of all) probes.push(p.sock);
-        const outcomes = await Promise.all(all.map((p) => p.outcome));
-        const served = outcomes.filter((o) => o === "served").length;
-        expect(served).toBeGreaterThan(0);
-        expect(served).toBeLessThan(64);
-        expect(served + outcomes.filter((o) => o === "dropped").length).toBe(200);
-        await Promise.all(probes.splice(0).map(closeSocket));
+        const tally = { served: 0, dropped: 0, changed: Date.now() };
+        for (const p of all) {
+          p.outcome.then((o) => {
+            tally[o]++;
+            tally.changed = Date.now();
+          });
+        }
+        if (runtimeHas("emfile-drop")) {
+          // libuv closes the connections beyond the limit at once: each is served or dropped
+          await Promise.all(all.map((p) => p.outcome));
+          expect(tally.served).toBeGreaterThan(0);
+          expect(tally.served).toBeLessThan(64);
+          expect(tally.served + tally.dropped).toBe(200);
+          await Promise.all(probes.splice(0).map(closeSocket));
+        } else {
+          // Bun and Deno leave them in the kernel's queue: fewer than 64 are served, none is
+          // closed, the others wait...
+          await until(
+            () => tally.served > 0 && Date.now() - tally.changed > 300,
+            "the served connections to stop growing",
+            10_000,
+          );
+          expect(tally.served, JSON.stringify(tally)).toBeLessThan(64);
+          expect(tally.dropped, JSON.stringify(tally)).toBe(0);
+          // ...and are served once descriptors free up (each client leaving once served)
+          for (const p of all) p.outcome.then(() => closeSocket(p.sock));
+          await until(() => tally.served + tally.dropped === 200, "every connection", 15_000);
+          expect(tally.served, JSON.stringify(tally)).toBe(200);
+          probes.splice(0);
+        }
         // Once the handlers have seen their clients go, the server serves again
         let again: "served" | "dropped" = "dropped";
         for (let i = 0; i < 200 && again !== "served"; i++) {
@@ -195,7 +222,8 @@ describe("EMFILE", () => {
         proc.stdin.write("stats\n");
         await until(() => /STATS /.test(out), "the stats", 5000);
         // libuv handles EMFILE itself (it closes a spare fd, accepts and closes the waiting
-        // connections, and reopens the spare): JS never sees those errors, only the drops
+        // connections, and reopens the spare): JS never sees those errors, only the drops.
+        // Bun and Deno report nothing either (Deno stops accepting: weir re-arms it)
         expect(out).toMatch(/STATS acceptErrors=\d+ dropped=0/);
         proc.stdin.end();
         expect(await exited).toBe(0);

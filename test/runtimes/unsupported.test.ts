@@ -1,7 +1,9 @@
 /**
  * What a runtime lacks is a typed error, at once, never a silent degradation: on Bun (no stream
  * socket from an fd, no uv_poll_t through Node-API) the weir/unix features that need them throw
- * UnsupportedOnRuntime before taking the fd; on Node and Deno the same calls work. Runs under
+ * UnsupportedOnRuntime before taking the fd; on Node and Deno the same calls work. On Bun a TLS
+ * socket over a JavaScript stream cannot write after the peer's close_notify (Bun closes the
+ * connection then): such a write throws UnsupportedOnRuntime. Runs under
  * `npm test` (Node) and `npm run test:runtimes` (Bun, Deno).
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -10,7 +12,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { keepAliveApplier } from "../../src/backend-node/keep-alive.ts";
 import { nodeNet } from "../../src/backend-node/node-net.ts";
-import { Switch } from "../../src/core/index.ts";
+import { Fiber, IoError, Switch } from "../../src/core/index.ts";
 import {
   requirePrimitive,
   runtime,
@@ -18,7 +20,10 @@ import {
   UnsupportedOnRuntime,
 } from "../../src/core/runtime.ts";
 import { readAll } from "../../src/flow/flow-ops.ts";
+import { run } from "../../src/run.ts";
+import { Tls } from "../../src/tls/index.ts";
 import { native, Unix } from "../../src/unix/index.ts";
+import { certs } from "../tls/support.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "weir-runtimes-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -140,5 +145,42 @@ describe(`socket fds on ${runtime.name}`, () => {
       }
       await server.close();
     });
+  });
+});
+
+describe(`TLS over a JavaScript stream on ${runtime.name}`, () => {
+  test("a write after the peer's close_notify works, or throws UnsupportedOnRuntime and the peer reads the end", async () => {
+    await run(() =>
+      Switch.run(async (sw) => {
+        const l = await nodeNet.listen("tcp:127.0.0.1:0", { sw, backlog: 1 });
+        const [plainA, [plainB]] = await Promise.all([
+          nodeNet.connect(l.listeningAddr, { sw }),
+          l.accept({ sw }),
+        ]);
+        const [a, b] = await Fiber.pair(
+          () => Tls.client(plainA, { ca: certs.ca, serverName: "localhost", sw }),
+          () => Tls.server(plainB, { ...certs.server, sw }),
+        );
+        await a.write([enc.encode("bye")]);
+        await a.shutdown("send");
+        expect(await readAll(b, { maxSize: 16 })).toBe("bye");
+        const wrote = b.write([enc.encode("reply")]);
+        if (runtimeHas("tls-stream-half-close")) {
+          await wrote;
+          await b.shutdown("send");
+          expect(await readAll(a, { maxSize: 16 })).toBe("reply");
+        } else {
+          expect(runtime.name).toBe("bun");
+          await expect(wrote).rejects.toThrow(
+            /^writing on a TLS socket over a JavaScript stream after the peer's close_notify is not supported on bun /,
+          );
+          // Bun sent its own close_notify: the peer reads the end (or a reset), nothing else
+          const rest = await readAll(a, { maxSize: 16 }).catch((e: unknown) => e);
+          if (rest instanceof IoError) expect(rest.err.kind).toBe("ConnectionReset");
+          else expect(rest).toBe("");
+        }
+        await l.close();
+      }),
+    );
   });
 });
