@@ -83,9 +83,11 @@ export interface TlsConnectOptions {
   readonly handshakeTimeout?: number | undefined;
   /**
    * Make a stream that ends without close_notify (cut short by someone in between) fail the
-   * reads with `IoError` `ConnectionReset` instead of ending quietly. Default `false`: TLS then
-   * runs natively over the socket's handle (faster), where Node cannot tell the two ends
-   * apart. `Tls.client`/`Tls.server` always check.
+   * reads with `IoError` `ConnectionReset` instead of ending quietly. TLS then runs over a thin
+   * JavaScript stream over the socket, the only place where Node tells the two ends apart.
+   * Default `true` (on Bun `false`: its TLS over a JavaScript stream has no half-close).
+   * `false` runs TLS natively over the socket's handle: less CPU per byte, but a cut stream
+   * reads as an end of file. `Tls.client`/`Tls.server` always check.
    */
   readonly strictClose?: boolean | undefined;
 }

@@ -3,6 +3,7 @@
  * context per server settings (and per SNI name), connection options for a client.
  * @module
  */
+
 import { Buffer } from "node:buffer";
 import {
   type ConnectionOptions,
@@ -14,6 +15,7 @@ import {
 import { show } from "../core/checks.ts";
 import { checkMs } from "../core/clock.ts";
 import { IoError } from "../core/index.ts";
+import { runtimeHas } from "../core/runtime.ts";
 import { Ipaddr } from "../net/ipaddr.ts";
 import type {
   TlsCertificate,
@@ -21,6 +23,13 @@ import type {
   TlsListenOptions,
   TlsServerContext,
 } from "../net/types.ts";
+
+/**
+ * `strictClose` when the option is not given: on wherever TLS over a JavaScript stream keeps
+ * TLS's half-close (Node, Deno), so that a stream cut short is an error by default; off on Bun,
+ * whose TLS over a JavaScript stream ends the connection at the peer's close_notify.
+ */
+export const STRICT_CLOSE_DEFAULT: boolean = runtimeHas("tls-stream-half-close");
 
 /** The handshake time limit when none is given: 10 s. */
 export const DEFAULT_HANDSHAKE_TIMEOUT = 10_000;
@@ -127,7 +136,7 @@ export function listenTls(
   return {
     ...s,
     handshakeTimeout: handshakeTimeout(opts.handshakeTimeout, "tls.handshakeTimeout"),
-    strictClose: bool(opts.strictClose, "tls.strictClose") ?? false,
+    strictClose: bool(opts.strictClose, "tls.strictClose") ?? STRICT_CLOSE_DEFAULT,
   };
 }
 
@@ -177,7 +186,7 @@ export function clientTls(opts: TlsConnectOptions, host: string | undefined): Cl
   return {
     options,
     handshakeTimeout: handshakeTimeout(opts.handshakeTimeout, "tls.handshakeTimeout"),
-    strictClose: bool(opts.strictClose, "tls.strictClose") ?? false,
+    strictClose: bool(opts.strictClose, "tls.strictClose") ?? STRICT_CLOSE_DEFAULT,
   };
 }
 

@@ -6,7 +6,7 @@ import { NodeNet } from "../../src/backend-node/node-net.ts";
 import { IoError, Switch } from "../../src/core/index.ts";
 import { readAll } from "../../src/flow/flow-ops.ts";
 import type { TlsConnectOptions, TlsSocket } from "../../src/net/types.ts";
-import { certs, nodeTlsServer } from "./support.ts";
+import { certs, endSoon, nodeTlsServer } from "./support.ts";
 
 const net = new NodeNet();
 const enc = new TextEncoder();
@@ -38,7 +38,7 @@ test("connect() with tls talks to a node:tls server and shows the session", asyn
 });
 
 test("connect() with tls checks the certificate against the IP address by default", async () => {
-  await using srv = await nodeTlsServer(certs.server, (s) => s.end("ok"));
+  await using srv = await nodeTlsServer(certs.server, (s) => endSoon(s, "ok"));
   await Switch.run(async (sw) => {
     const sock = await net.connect(`tcp:127.0.0.1:${srv.port}`, { sw, tls: { ca: certs.ca } });
     expect(await readAll(sock, { maxSize: 100 })).toBe("ok");
@@ -98,7 +98,7 @@ test("connect() with tls and no common ALPN protocol: Tls Handshake", async () =
 });
 
 test("connect() with rejectUnauthorized: false accepts an untrusted certificate, unauthorized", async () => {
-  await using srv = await nodeTlsServer(certs.expired, (s) => s.end("ok"));
+  await using srv = await nodeTlsServer(certs.expired, (s) => endSoon(s, "ok"));
   await Switch.run(async (sw) => {
     const sock = (await net.connect(`tcp:127.0.0.1:${srv.port}`, {
       sw,

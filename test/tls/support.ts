@@ -47,6 +47,15 @@ export async function nodeTlsServer(
   };
 }
 
+/**
+ * Ends `s` with `data` a turn later: a node:tls server's `end()` inside its connection callback
+ * sends no close_notify OpenSSL recognises, so a reader (weir's by default) sees a cut stream
+ * (docs/tls.md, "Ending a TLS stream").
+ */
+export function endSoon(s: tls.TLSSocket, data: string): void {
+  setImmediate(() => s.end(data));
+}
+
 /** Connects a node:tls client and waits for its handshake (rejecting with its error). */
 export function nodeTlsConnect(opts: tls.ConnectionOptions): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {

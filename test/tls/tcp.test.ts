@@ -10,7 +10,7 @@ import type { TlsSocket } from "../../src/net/types.ts";
 import { withTcpConnect } from "../../src/net/with-tcp-connect.ts";
 import { run } from "../../src/run.ts";
 import { Tcp } from "../../src/tcp/index.ts";
-import { certs, nodeTlsConnect, nodeTlsServer, readToEnd } from "./support.ts";
+import { certs, endSoon, nodeTlsConnect, nodeTlsServer, readToEnd } from "./support.ts";
 
 const local = (): ReturnType<typeof Tcp.WhereToListen.onPortChosenByOs> =>
   Tcp.WhereToListen.onPortChosenByOs({ host: "127.0.0.1" });
@@ -89,7 +89,7 @@ test("Tcp.connect() with tls refuses a server with a certificate for another nam
 });
 
 test("Net.withTcpConnect() with tls checks the host name it resolved", async () => {
-  await using srv = await nodeTlsServer(certs.server, (s) => s.end("hello from node:tls"));
+  await using srv = await nodeTlsServer(certs.server, (s) => endSoon(s, "hello from node:tls"));
   await run(async (env) => {
     const got = await withTcpConnect(
       env.net,
