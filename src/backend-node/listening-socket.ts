@@ -30,7 +30,8 @@ import { closedError, toIoError } from "./errors.ts";
 import { keepAliveApplier } from "./keep-alive.ts";
 import { NativeAddonUnavailable } from "./native.ts";
 import { unixAddrOf } from "./native-addr.ts";
-import { inetName, NodeStreamSocket, tcpAddrOf } from "./stream-socket.ts";
+import { inetName, tcpAddrOf } from "./socket-names.ts";
+import { NodeStreamSocket } from "./stream-socket.ts";
 import { TlsAcceptor } from "./tls-accept.ts";
 import { type HasUnixFd, handleFd, unixFd } from "./unix-fd.ts";
 import {

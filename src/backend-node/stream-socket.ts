@@ -24,152 +24,29 @@ import { runtimeHas } from "../core/runtime.ts";
 import { pump } from "../flow/flow-ops.ts";
 import type { ShutdownCommand, Source } from "../flow/types.ts";
 import { checkTimeout, deadlineClock, IdleWatch, timeoutError } from "../net/deadlines.ts";
-import type { Ipaddr } from "../net/ipaddr.ts";
 import { publishIdleTimeout } from "../net/metrics.ts";
-import type { StreamAddr, TcpAddr } from "../net/sockaddr.ts";
+import type { StreamAddr } from "../net/sockaddr.ts";
 import type { StreamSocket } from "../net/types.ts";
 import { closedError, errorCode, toIoError } from "./errors.ts";
-import { loadNative } from "./native.ts";
-import { parseNumericIp, unixAddrOf } from "./native-addr.ts";
+import { type Flushable, FlushQueue, WriteWait } from "./flush-queue.ts";
+import { unixAddrOf } from "./native-addr.ts";
+import { inetName } from "./socket-names.ts";
+import {
+  checkBuf,
+  checkBufs,
+  type DirectSend,
+  directSend,
+  handOver,
+  restAfter,
+} from "./socket-writes.ts";
 import { deferReadStop } from "./tls-read-stop.ts";
 import { type HasUnixFd, handleFd, unixFd } from "./unix-fd.ts";
 
-const EMPTY = Buffer.alloc(0);
-
-let trySend: ((fd: number, bufs: readonly Uint8Array[]) => number) | null | undefined;
-/** The addon's `trySend`, or `null` where there is no addon (TCP never needs it). */
-function directSend(): ((fd: number, bufs: readonly Uint8Array[]) => number) | null {
-  if (trySend === undefined) {
-    try {
-      const f = loadNative().trySend;
-      trySend = typeof f === "function" ? f : null;
-    } catch {
-      trySend = null;
-    }
-  }
-  return trySend;
-}
 const RESOLVED: Promise<void> = Promise.resolve();
 
 /** Where a `net.Socket` keeps the wrapper its listeners report to. */
 const kOwner = Symbol("weir.NodeStreamSocket");
 type Owned = Socket & { [kOwner]: NodeStreamSocket };
-
-/** Checks a vectored write's argument. @throws TypeError naming the bad element. */
-function checkBufs(bufs: readonly Uint8Array[]): void {
-  if (!Array.isArray(bufs)) throw new TypeError(`bufs must be an array, got ${show(bufs)}`);
-  for (let i = 0; i < bufs.length; i++) checkBuf(bufs[i], `bufs[${i}]`);
-}
-
-/** Hands `bufs` to Node in order, several in one writev (cork), skipping empty ones. */
-function handOver(raw: Socket, bufs: readonly Uint8Array[]): void {
-  const n = bufs.length;
-  if (n === 1) {
-    const b = bufs[0] as Uint8Array;
-    if (b.length > 0) raw.write(b);
-  } else if (n > 1) {
-    raw.cork();
-    for (let i = 0; i < n; i++) {
-      const b = bufs[i] as Uint8Array;
-      if (b.length > 0) raw.write(b);
-    }
-    raw.uncork();
-  }
-}
-
-function checkBuf(buf: unknown, name: string): asserts buf is Uint8Array {
-  if (!(buf instanceof Uint8Array)) {
-    throw new TypeError(`${name} must be a Uint8Array, got ${show(buf)}`);
-  }
-}
-
-/** Something waiting for the socket's queued writes to reach the kernel (see {@link FlushQueue}). */
-interface Flushable {
-  /** Called once, in order, when every write queued before it has completed (or failed). */
-  flushed(err: unknown): void;
-}
-
-/**
- * Waits for Node's write queue to drain into the kernel: each waiter queues an empty write
- * whose callback Node calls once every write before it has completed (callbacks run in order).
- * Costs nothing unless a write could not complete at once. Where an empty write fails (Deno's
- * TLS sockets: EPERM), the queue is made by {@link FlushQueue.tracking} instead, before the
- * first write: every write then carries a callback, and a waiter waits for the last one.
- */
-class FlushQueue {
-  readonly #raw: Socket;
-  /** Each waiter, with the number of tracked writes it waits for (0 with markers). */
-  readonly #waiters: Array<{ readonly w: Flushable; readonly upTo: number }> = [];
-  readonly #tracked: boolean;
-  #issued = 0;
-  #done = 0;
-  readonly #cb = (err?: Error | null): void => {
-    const head = this.#waiters.shift();
-    if (head !== undefined) head.w.flushed(err ?? null);
-  };
-
-  constructor(raw: Socket, tracked = false) {
-    this.#raw = raw;
-    this.#tracked = tracked;
-  }
-
-  /** A queue that tracks `raw`'s writes (it wraps the instance's `write`). */
-  static tracking(raw: Socket): FlushQueue {
-    const q = new FlushQueue(raw, true);
-    const write = raw.write;
-    const completed = (err?: Error | null): void => {
-      q.#done++;
-      while (q.#waiters.length > 0 && (q.#waiters[0]?.upTo ?? 0) <= q.#done) {
-        q.#waiters.shift()?.w.flushed(err ?? null);
-      }
-    };
-    raw.write = function (this: Socket, chunk: unknown, a?: unknown, b?: unknown): boolean {
-      const cb = (typeof a === "function" ? a : b) as ((e?: Error | null) => void) | undefined;
-      const enc = typeof a === "function" ? undefined : a;
-      q.#issued++;
-      return (write as (c: unknown, e: unknown, f: (e?: Error | null) => void) => boolean).call(
-        this,
-        chunk,
-        enc,
-        (err) => {
-          completed(err);
-          cb?.(err);
-        },
-      );
-    } as Socket["write"];
-    return q;
-  }
-
-  wait(w: Flushable): void {
-    if (!this.#tracked) {
-      this.#waiters.push({ w, upTo: 0 });
-      this.#raw.write(EMPTY, this.#cb);
-    } else if (this.#done >= this.#issued) w.flushed(this.#raw.errored);
-    else this.#waiters.push({ w, upTo: this.#issued });
-  }
-
-  /** Whether anyone waits. */
-  get waiting(): boolean {
-    return this.#waiters.length > 0;
-  }
-
-  /** Fails every waiter with `err` (later callbacks from Node find nobody and are ignored). */
-  failAll(err: unknown): void {
-    const ws = this.#waiters.splice(0);
-    for (const { w } of ws) w.flushed(err);
-  }
-}
-
-/**
- * A pending `write`: resolves when Node has handed the bytes to the kernel. Cancellable (the
- * bytes then still go out: Node holds the buffers until they do).
- */
-class WriteWait extends Operation<void> implements Flushable {
-  flushed(err: unknown): void {
-    if (err === null || err === undefined) this.settle(undefined);
-    else this.fail(toIoError(err));
-  }
-}
 
 /**
  * The socket's one pending read (a socket serves one read at a time): reused for every read,
@@ -319,69 +196,6 @@ class PipeOp extends Operation<void> implements Flushable {
   }
 }
 
-/** The part of Node's TCP handle (`socket._handle`) that reads the socket's addresses. */
-interface InetHandle {
-  getpeername?(out: { address?: string; port?: number }): number;
-  getsockname?(out: { address?: string; port?: number }): number;
-}
-
-/** The scratch object {@link inetName} hands to the handle. */
-const nameScratch: { address?: string | undefined; port?: number | undefined } = {};
-
-/**
- * The peer's or the local TCP address of `raw`, or `undefined` if the socket is closed.
- * Asks the handle directly: `socket.remoteAddress` would also keep a copy on the socket for
- * good (64 bytes more for every idle connection).
- * @example
- * ```ts
- * inetName(raw, "peer"); // tcp:127.0.0.1:40222
- * ```
- */
-export function inetName(raw: Socket, which: "peer" | "local"): TcpAddr | undefined {
-  const h = (raw as unknown as { _handle?: InetHandle | null })._handle;
-  const get = which === "peer" ? h?.getpeername : h?.getsockname;
-  let address: string | undefined;
-  let port: number | undefined;
-  if (h !== null && h !== undefined && typeof get === "function") {
-    // One scratch object for every call (accept's hot path); emptied after each use
-    const out = nameScratch;
-    if (get.call(h, out) === 0) {
-      address = out.address;
-      port = out.port;
-    }
-    out.address = undefined;
-    out.port = undefined;
-  } else {
-    address = which === "peer" ? raw.remoteAddress : raw.localAddress;
-    port = which === "peer" ? raw.remotePort : raw.localPort;
-  }
-  if (typeof address !== "string" || typeof port !== "number") return undefined;
-  return tcpAddrOf(address, port);
-}
-
-const ipCache = new Map<string, Ipaddr>();
-
-/**
- * The TCP address for an IP address as the system wrote it and a port. IP values are shared
- * through a small cache: every connection from the same host gets the same (immutable)
- * `Ipaddr`, which matters when thousands of connections hold their peer's address.
- * @throws TypeError if `address` is not a numeric IP address.
- * @example
- * ```ts
- * tcpAddrOf("127.0.0.1", 8080); // tcp:127.0.0.1:8080
- * ```
- */
-export function tcpAddrOf(address: string, port: number): TcpAddr {
-  let ip = ipCache.get(address);
-  if (ip === undefined) {
-    ip = parseNumericIp(address);
-    if (ipCache.size >= 256) ipCache.clear();
-    ipCache.set(address, ip);
-  }
-  // What Sockaddr.tcp makes, without re-checking what the kernel gave (accept's hot path)
-  return Object.freeze({ type: "tcp", host: ip, port });
-}
-
 /** What a {@link NodeStreamSocket} knows of its addresses when it is made. */
 export interface StreamSocketInit {
   /** "tcp" or "unix": how to read the addresses from the socket. */
@@ -446,7 +260,7 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
   /** A pending `awaitBuffered`, or `null`. */
   #buffering: Buffering | null = null;
   /** The addon's non-blocking send, for a plain socket ({@link #sendDirect}), or `null`. */
-  #direct: ((fd: number, bufs: readonly Uint8Array[]) => number) | null;
+  #direct: DirectSend | null;
   /** Bytes sent past Node by {@link #sendDirect} (Node's `bytesWritten` does not see them). */
   #sentDirect = 0;
 
@@ -1048,17 +862,7 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
       return bufs;
     }
     this.#sentDirect += n;
-    let left = n;
-    for (let i = 0; i < bufs.length; i++) {
-      const b = bufs[i] as Uint8Array;
-      if (left < b.length) {
-        const rest = bufs.slice(i);
-        rest[0] = b.subarray(left);
-        return rest;
-      }
-      left -= b.length;
-    }
-    return null;
+    return restAfter(bufs, n);
   }
 
   /**
