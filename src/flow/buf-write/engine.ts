@@ -52,6 +52,8 @@ interface Waiter {
   readonly reject: (e: unknown) => void;
 }
 
+/** Strings and byte arrays this short are copied by a loop (cheaper than a native call). */
+const SHORT = 32;
 /** Writes above this size get a buffer of their own when the buffer is adaptive. */
 const SMALL_WRITE = 2048;
 /** The adaptive buffer's size while writes keep coming (below Node's pool limit of 4 KiB). */
@@ -223,7 +225,26 @@ export abstract class WriteEngine implements Watched {
 
   /** Writes the UTF-8 encoding of `s` (the caller has checked that writes are open). */
   protected writeString(s: string): void {
-    const max = s.length * 3; // a UTF-16 code unit never takes more than 3 bytes
+    const len = s.length;
+    if (len <= SHORT && this.buf.length - this.pos >= len) {
+      // A short string (a reply line, a header) is copied by a loop while it is ASCII: cheaper
+      // than a call into Buffer.write; the first other character leaves it to Buffer.write.
+      const buf = this.buf;
+      const at = this.pos;
+      let i = 0;
+      for (; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[at + i] = c;
+      }
+      if (i === len) {
+        if (len === 0) return;
+        this.pos = at + len;
+        this.added(len);
+        return;
+      }
+    }
+    const max = len * 3; // a UTF-16 code unit never takes more than 3 bytes
     if (max === 0) return;
     if (this.isLarge(max)) {
       this.queue(Buffer.from(s, "utf8"));
@@ -247,7 +268,9 @@ export abstract class WriteEngine implements Watched {
       return;
     }
     const at = this.reserve(len);
-    this.buf.set(bytes, at);
+    const buf = this.buf;
+    if (len <= SHORT) for (let i = 0; i < len; i++) buf[at + i] = bytes[i] as number;
+    else buf.set(bytes, at);
   }
 
   /** Reserves `len` bytes of the buffer and returns where they start; the caller fills them. */
