@@ -92,17 +92,20 @@ describe("BufReader.ensure() with nothing buffered, over a readChunk source", ()
     const src = new ChunkedSource([], { readChunk: true, whenEmpty: "block" });
     const r = BufRead.of(src, { maxSize: 64 });
     let seen: unknown;
-    await Switch.run(async (sw) => {
-      sw.fork(async () => {
-        try {
-          await r.ensure(1);
-        } catch (e) {
-          seen = e;
-        }
-      });
-      await Fiber.yield();
-      sw.cancel(new Error("done"));
-    }).catch(() => {});
+    await expect(
+      Switch.run(async (sw) => {
+        sw.fork(async () => {
+          try {
+            await r.ensure(1);
+          } catch (e) {
+            seen = e;
+            throw e;
+          }
+        });
+        await Fiber.yield();
+        sw.fail(new Error("done"));
+      }),
+    ).rejects.toThrow("done");
     expect(seen).toBeInstanceOf(Cancelled);
   });
 
