@@ -3,7 +3,8 @@
  * collects writes, one flush that hands them to a {@link Sink}, and the bounds.
  *
  * - Writes copy into a small buffer taken on the first write and given back once everything is
- *   written: an idle writer holds no memory.
+ *   written: an idle writer holds no memory. The first writer of a turn takes the buffer the
+ *   writers share (`scratch.ts`), so a server's connections reuse the same memory.
  * - The flush is due in a microtask after the first write of a turn, so the writes made together
  *   go out together, in one vectored write. A sink that can write synchronously (`tryWrite` and
  *   `flushed`, a Node socket) is written with no promise and no fiber when the kernel takes it
@@ -25,6 +26,7 @@ import {
 import type { Sink } from "../types.ts";
 import { AgeWatchdog, type Watched } from "./age-watchdog.ts";
 import { FlushAborted, WriterBufferAgeExceeded, WriterBufferLimitExceeded } from "./errors.ts";
+import { abandonScratch, releaseScratch, SCRATCH_SIZE, takeScratch } from "./scratch.ts";
 
 /** What the engine is told when it is made (checked by its callers). */
 export interface EngineOptions {
@@ -96,6 +98,8 @@ export abstract class WriteEngine implements Watched {
   #view: DataView | null = null;
   #start = 0;
   protected pos = 0;
+  /** Whether this writer holds the shared buffer (`scratch.ts`), in `buf` or in `#chunks`. */
+  #scratch = false;
   /** Sealed buffers, to go out in the next flush (then swapped with `#spare`). */
   #chunks: Uint8Array[] = [];
   #spare: Uint8Array[] = [];
@@ -208,6 +212,18 @@ export abstract class WriteEngine implements Watched {
     this.#seal();
     const cur = this.buf.length;
     const size = this.#opts.initialSize;
+    // A writer starting from nothing writes into the shared buffer when it is free
+    if (cur === 0 && size === undefined && len <= SCRATCH_SIZE) {
+      const shared = takeScratch();
+      if (shared !== null) {
+        this.#scratch = true;
+        this.buf = shared;
+        this.#view = null;
+        this.#start = 0;
+        this.pos = 0;
+        return;
+      }
+    }
     const usual =
       size === undefined
         ? cur === 0
@@ -357,6 +373,11 @@ export abstract class WriteEngine implements Watched {
       for (const r of this.#readyWaiters.splice(0)) r.resolve();
     }
     if (this.#taken === this.#queued) {
+      // The sink is done with everything written: the shared buffer can serve the next writer
+      if (this.#scratch) {
+        this.#scratch = false;
+        releaseScratch();
+      }
       this.buf = EMPTY;
       this.#view = null;
       this.#start = 0;
@@ -510,6 +531,11 @@ export abstract class WriteEngine implements Watched {
       this.#state = "aborted";
       this.#abortCause = cause;
       this.#chunks = [];
+      // A write in progress may still use the shared buffer: give it up rather than back
+      if (this.#scratch) {
+        this.#scratch = false;
+        abandonScratch();
+      }
       this.buf = EMPTY;
       this.#view = null;
       this.#start = 0;
