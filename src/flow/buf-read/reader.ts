@@ -127,7 +127,10 @@ export class BufferCore implements Source {
    * ```
    */
   peek(): Uint8Array {
-    return this.buf.subarray(this.pos, this.pos + this.len);
+    const buf = this.buf;
+    // The whole of a source's chunk (a request loop's usual case): no new view
+    if (this.pos === 0 && this.len === buf.length) return buf;
+    return buf.subarray(this.pos, this.pos + this.len);
   }
 
   /**
