@@ -130,8 +130,11 @@ async function requests(
   const req = new Request();
   for (;;) {
     let answered = 0;
+    // The socket's chunk itself when the reader works in it (a Buffer already), else a view
     const view = reader.peek();
-    const buf = Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+    const buf = Buffer.isBuffer(view)
+      ? view
+      : Buffer.from(view.buffer, view.byteOffset, view.byteLength);
     let used = 0;
     try {
       for (;;) {

@@ -33,6 +33,7 @@ export interface BufReadOptions extends BlockingOptions {
 }
 
 const EMPTY = new Uint8Array(0);
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /** The error of a second operation started while one waits for input. */
 export function busyError(): Error {
@@ -126,7 +127,10 @@ export class BufferCore implements Source {
    * ```
    */
   peek(): Uint8Array {
-    return this.buf.subarray(this.pos, this.pos + this.len);
+    const buf = this.buf;
+    // The whole of a source's chunk (a request loop's usual case): no new view
+    if (this.pos === 0 && this.len === buf.length) return buf;
+    return buf.subarray(this.pos, this.pos + this.len);
   }
 
   /**
@@ -160,10 +164,39 @@ export class BufferCore implements Source {
    */
   ensure(n: number, opts?: BlockingOptions): Promise<void> {
     checkCount("n", n);
-    return this.guard(async () => {
-      if (this.len < n) await this.ensureSlow(n, opts?.signal);
-    });
+    if (this.busy) return Promise.reject(busyError());
+    if (this.len >= n) return RESOLVED;
+    const src = this.#src;
+    if (
+      this.len === 0 &&
+      this.#spill === null &&
+      src?.readChunk !== undefined &&
+      n <= this.#maxSize
+    ) {
+      // Nothing buffered (a request loop that consumed all it read): the source's next chunk
+      // becomes the buffer, with no async frame
+      this.busy = true;
+      this.#want = n;
+      this.#wantSignal = opts?.signal;
+      return src
+        .readChunk(this.#optsWith(opts?.signal))
+        .then(this.#chunkEnsured, this.#chunkFailed);
+    }
+    return this.guard(() => this.ensureSlow(n, opts?.signal));
   }
+
+  #want = 0;
+  #wantSignal: AbortSignal | undefined = undefined;
+
+  readonly #chunkEnsured = (chunk: Uint8Array): void | Promise<void> => {
+    this.busy = false;
+    const n = this.#want;
+    const signal = this.#wantSignal;
+    this.#wantSignal = undefined;
+    if (chunk.length > 0) this.#takeSpill(chunk, n);
+    if (this.len >= n) return;
+    return this.guard(() => this.ensureSlow(n, signal));
+  };
 
   protected advance(n: number): void {
     this.pos += n;
@@ -438,6 +471,7 @@ export class BufferCore implements Source {
   readonly #chunkFailed = (e: unknown): never => {
     this.busy = false;
     this.#into = null;
+    this.#wantSignal = undefined;
     throw this.#readFailed(e);
   };
 

@@ -3,7 +3,8 @@
  * collects writes, one flush that hands them to a {@link Sink}, and the bounds.
  *
  * - Writes copy into a small buffer taken on the first write and given back once everything is
- *   written: an idle writer holds no memory.
+ *   written: an idle writer holds no memory. The first writer of a turn takes the buffer the
+ *   writers share (`scratch.ts`), so a server's connections reuse the same memory.
  * - The flush is due in a microtask after the first write of a turn, so the writes made together
  *   go out together, in one vectored write. A sink that can write synchronously (`tryWrite` and
  *   `flushed`, a Node socket) is written with no promise and no fiber when the kernel takes it
@@ -25,6 +26,7 @@ import {
 import type { Sink } from "../types.ts";
 import { AgeWatchdog, type Watched } from "./age-watchdog.ts";
 import { FlushAborted, WriterBufferAgeExceeded, WriterBufferLimitExceeded } from "./errors.ts";
+import { abandonScratch, releaseScratch, SCRATCH_SIZE, takeScratch } from "./scratch.ts";
 
 /** What the engine is told when it is made (checked by its callers). */
 export interface EngineOptions {
@@ -53,6 +55,8 @@ interface Waiter {
   readonly reject: (e: unknown) => void;
 }
 
+/** Strings and byte arrays this short are copied by a loop (cheaper than a native call). */
+const SHORT = 32;
 /** Writes above this size get a buffer of their own when the buffer is adaptive. */
 const SMALL_WRITE = 2048;
 /** The adaptive buffer's size while writes keep coming (below Node's pool limit of 4 KiB). */
@@ -73,10 +77,14 @@ const flushDue = (): void => {
   const ws = due;
   due = spareDue;
   for (let i = 0; i < ws.length; i++) (ws[i] as WriteEngine).flushNow();
-  ws.length = 0;
+  clear(ws);
   spareDue = ws;
 };
 const RESOLVED: Promise<void> = Promise.resolve();
+/** Empties `xs` (popping is much cheaper than `xs.length = 0` for the short lists here). */
+function clear(xs: unknown[]): void {
+  while (xs.length > 0) xs.pop();
+}
 /** The drains of a writer with no switch belong to no caller: a root, never cancelled. */
 const DRAIN_CONTEXT = new CancelContext(null);
 
@@ -91,6 +99,8 @@ export abstract class WriteEngine implements Watched {
   #view: DataView | null = null;
   #start = 0;
   protected pos = 0;
+  /** Whether this writer holds the shared buffer (`scratch.ts`), in `buf` or in `#chunks`. */
+  #scratch = false;
   /** Sealed buffers, to go out in the next flush (then swapped with `#spare`). */
   #chunks: Uint8Array[] = [];
   #spare: Uint8Array[] = [];
@@ -206,6 +216,18 @@ export abstract class WriteEngine implements Watched {
     this.#seal();
     const cur = this.buf.length;
     const size = this.#opts.initialSize;
+    // A writer starting from nothing writes into the shared buffer when it is free
+    if (cur === 0 && size === undefined && len <= SCRATCH_SIZE) {
+      const shared = takeScratch();
+      if (shared !== null) {
+        this.#scratch = true;
+        this.buf = shared;
+        this.#view = null;
+        this.#start = 0;
+        this.pos = 0;
+        return;
+      }
+    }
     const usual =
       size === undefined
         ? cur === 0
@@ -227,7 +249,26 @@ export abstract class WriteEngine implements Watched {
 
   /** Writes the UTF-8 encoding of `s` (the caller has checked that writes are open). */
   protected writeString(s: string): void {
-    const max = s.length * 3; // a UTF-16 code unit never takes more than 3 bytes
+    const len = s.length;
+    if (len <= SHORT && this.buf.length - this.pos >= len) {
+      // A short string (a reply line, a header) is copied by a loop while it is ASCII: cheaper
+      // than a call into Buffer.write; the first other character leaves it to Buffer.write.
+      const buf = this.buf;
+      const at = this.pos;
+      let i = 0;
+      for (; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[at + i] = c;
+      }
+      if (i === len) {
+        if (len === 0) return;
+        this.pos = at + len;
+        this.added(len);
+        return;
+      }
+    }
+    const max = len * 3; // a UTF-16 code unit never takes more than 3 bytes
     if (max === 0) return;
     if (this.isLarge(max)) {
       const bytes = Buffer.from(s, "utf8");
@@ -256,7 +297,9 @@ export abstract class WriteEngine implements Watched {
       return;
     }
     const at = this.reserve(len);
-    this.buf.set(bytes, at);
+    const buf = this.buf;
+    if (len <= SHORT) for (let i = 0; i < len; i++) buf[at + i] = bytes[i] as number;
+    else buf.set(bytes, at);
   }
 
   /**
@@ -345,7 +388,7 @@ export abstract class WriteEngine implements Watched {
 
   /** The sink took `bufs`, up to byte `end`: wakes who waited for it; idle, gives memory back. */
   #took(bufs: Uint8Array[], end: number): void {
-    bufs.length = 0;
+    clear(bufs);
     this.#spare = bufs;
     this.#written = end;
     const flushes = this.#flushes;
@@ -358,6 +401,11 @@ export abstract class WriteEngine implements Watched {
       for (const r of this.#readyWaiters.splice(0)) r.resolve();
     }
     if (this.#taken === this.#queued) {
+      // The sink is done with everything written: the shared buffer can serve the next writer
+      if (this.#scratch) {
+        this.#scratch = false;
+        releaseScratch();
+      }
       this.buf = EMPTY;
       this.#view = null;
       this.#start = 0;
@@ -511,6 +559,11 @@ export abstract class WriteEngine implements Watched {
       this.#state = "aborted";
       this.#abortCause = cause;
       this.#chunks = [];
+      // A write in progress may still use the shared buffer: give it up rather than back
+      if (this.#scratch) {
+        this.#scratch = false;
+        abandonScratch();
+      }
       this.buf = EMPTY;
       this.#view = null;
       this.#start = 0;
