@@ -2,7 +2,9 @@
  * The peer mini-redis is measured against: the same protocol, parser and commands
  * (examples/mini-redis/resp.ts, commands.ts, db.ts) on raw `node:net`, written as well as we
  * can: every request of a 'data' event answered, the replies collected in one latin1 string (the
- * bytes as they are) and sent with one `socket.write`, pausing while the socket is over its
+ * bytes as they are) and sent with one `socket.write` at the end of the event loop's turn (the
+ * replies to all the clients served in a turn go out back to back: measured, 1.05x SET and 1.09x
+ * GET over writing at the end of each 'data' event), pausing while the socket is over its
  * high-water mark. Usage: node bench/mini-redis-node-net.ts [PORT]; prints `listening on
  * tcp:127.0.0.1:PORT`.
  */
@@ -35,6 +37,16 @@ class Out implements SessionSink {
   }
   get pendingBytes(): number {
     return this.#socket.writableLength + this.text.length;
+  }
+  #due = false;
+  /** Flushes at the end of this turn of the event loop. */
+  later(): void {
+    if (this.#due) return;
+    this.#due = true;
+    setImmediate(() => {
+      this.#due = false;
+      this.flush();
+    });
   }
   flush(): void {
     if (this.text.length === 0) return;
@@ -77,7 +89,7 @@ const server = net.createServer({ noDelay: true }, (socket) => {
     }
     if (buf.length - used > limits.maxRequest) socket.destroy();
     pending = used === buf.length ? null : buf.subarray(used);
-    out.flush();
+    out.later();
   });
 });
 

@@ -57,6 +57,28 @@ describe("BufWrite on one engine with Tcp.Writer", () => {
     });
   });
 
+  test("the flush is due at the end of the event loop's turn: writes on both sides of an await go out in one write, two writers' back to back", async () => {
+    const a = new TrySink();
+    const b = new TrySink();
+    await Switch.run(async (sw) => {
+      const wa = BufWrite.create(a, { sw });
+      const wb = BufWrite.create(b, { sw });
+      wa.string("a1 ");
+      await Promise.resolve(); // a microtask later: the same turn
+      wb.string("b1 ");
+      await new Promise<void>((r) => queueMicrotask(r));
+      wa.string("a2");
+      expect([a.tries, b.tries]).toEqual([[], []]);
+      await settle();
+      expect([a.tries, b.tries]).toEqual([["a1 a2"], ["b1 "]]);
+      wa.string("a3"); // a later turn: its own write
+      await settle();
+      expect(a.tries).toEqual(["a1 a2", "a3"]);
+      await wa.close();
+      await wb.close();
+    });
+  });
+
   test("BufWriter maxUnflushed: a write past the bound fails the writer with WriterBufferLimitExceeded, its flushes with FlushAborted", async () => {
     const sink = new TrySink();
     sink.full = true;

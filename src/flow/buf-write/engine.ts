@@ -5,8 +5,9 @@
  * - Writes copy into a small buffer taken on the first write and given back once everything is
  *   written: an idle writer holds no memory. The first writer of a turn takes the buffer the
  *   writers share (`scratch.ts`), so a server's connections reuse the same memory.
- * - The flush is due in a microtask after the first write of a turn, so the writes made together
- *   go out together, in one vectored write. A sink that can write synchronously (`tryWrite` and
+ * - The flush is due at the end of the event loop's turn (`setImmediate`, once for all writers),
+ *   so the writes made together go out together, in one vectored write, and a server answering
+ *   many clients in one turn sends their replies back to back, as Redis does before it sleeps. A sink that can write synchronously (`tryWrite` and
  *   `flushed`, a Node socket) is written with no promise and no fiber when the kernel takes it
  *   all; otherwise (or when the sink keeps some) a drain loop runs until the writer is idle.
  * - Bounds: `maxUnflushed` bytes may wait (a write past it fails the writer), and the oldest may
@@ -14,6 +15,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { setImmediate } from "node:timers";
 import {
   CancelContext,
   type Clock,
@@ -68,8 +70,8 @@ const EMPTY = Buffer.alloc(0);
 const ignore = (): void => {};
 
 /**
- * The writers whose flush is due at the end of this turn (real schedulers): one reaction for
- * all of them, and no closure per writer.
+ * The writers whose flush is due at the end of this turn of the event loop (real schedulers):
+ * one immediate for all of them, and no closure per writer.
  */
 let due: WriteEngine[] = [];
 let spareDue: WriteEngine[] = [];
@@ -361,10 +363,12 @@ export abstract class WriteEngine implements Watched {
       this.#scheduled = true;
       const sched = this.#scheduler;
       // The mock queues the flush behind the fibers that can run (Eio's writer fiber runs once
-      // the writing fiber waits); for real, a reaction on a settled promise (cheaper than
-      // queueMicrotask) runs it once this turn's writes are made.
+      // the writing fiber waits). For real, the flush waits for the end of the event loop's
+      // turn, not of this callback: the replies to every client whose bytes came in this turn go
+      // out back to back, so a client that answers them all wakes once (measured under
+      // redis-benchmark -P 16: 0.77x -> 0.94x node:net on SET, 0.97x -> 1.18x on GET).
       if (sched.wake !== undefined) sched.wake(() => this.flushNow());
-      else if (due.push(this) === 1) void RESOLVED.then(flushDue);
+      else if (due.push(this) === 1) setImmediate(flushDue);
     }
   }
 
