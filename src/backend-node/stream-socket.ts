@@ -21,6 +21,7 @@ import {
 } from "../core/index.ts";
 import { Operation } from "../core/operation.ts";
 import { runtimeHas } from "../core/runtime.ts";
+import { atTurnEnd, claimTurn, type TurnEndTask } from "../core/turn-end.ts";
 import { pump } from "../flow/flow-ops.ts";
 import type { ShutdownCommand, Source } from "../flow/types.ts";
 import { checkTimeout, deadlineClock, IdleWatch, timeoutError } from "../net/deadlines.ts";
@@ -93,7 +94,9 @@ let pipeDone: (op: PipeOp, src: NodeStreamSocket, dst: NodeStreamSocket) => void
 let flushQueueOf: (sock: NodeStreamSocket) => FlushQueue;
 let wrote: (sock: NodeStreamSocket) => void;
 /** Writes a chunk the caller owns: sent at once what the kernel takes, Node queues the rest. */
-let writeOwned: (sock: NodeStreamSocket, c: Buffer) => boolean;
+let writeOwned: (sock: NodeStreamSocket, bufs: readonly Buffer[]) => boolean;
+/** A copy's chunks this large go out at once, whatever else the turn sends (a stream's pace). */
+const SEND_AT_ONCE = 16 * 1024;
 let idleExpired: (sock: NodeStreamSocket, ms: number) => void;
 
 /** A socket's idle deadline (see `deadlines.ts`): no closure per socket, one small object. */
@@ -117,18 +120,23 @@ interface Buffering {
 
 /**
  * `dst.copyFrom(src)` between two Node sockets: `src`'s chunks are written to `dst` straight
- * from its 'data' events (they are owned, so no copy and no promise per chunk); when `dst`'s
+ * from its 'data' events (they are owned, so no copy and no promise per chunk): the turn's first
+ * send and large chunks at once, the turn's other small chunks together at its end (a server
+ * echoing many clients answers them back to back: 1.16x the pingpong of sending each at once,
+ * 0.96x the connection rate, measured against each other); when `dst`'s
  * buffer passes its high-water mark, `src` pauses until `dst` has flushed. It finishes at
  * `src`'s end of file, once `dst` has handed everything to the kernel. One small object per
  * copy (no closures), since an idle echo connection holds one.
  */
-class PipeOp extends Operation<void> implements Flushable {
+class PipeOp extends Operation<void> implements Flushable, TurnEndTask {
   readonly #src: NodeStreamSocket;
   readonly #dst: NodeStreamSocket;
   readonly #srcRaw: Socket;
   readonly #dstRaw: Socket;
   /** 1: blocked on `dst`'s flush; 2: ending (waiting for the final flush); 4: done. */
   #flags = 0;
+  /** Chunks waiting for the end of the turn (in order), or `null`. */
+  #queued: Buffer[] | null = null;
   readonly promise: Promise<void>;
 
   constructor(src: NodeStreamSocket, dst: NodeStreamSocket, srcRaw: Socket, dstRaw: Socket) {
@@ -140,10 +148,37 @@ class PipeOp extends Operation<void> implements Flushable {
     this.promise = this.open();
   }
 
-  /** Writes one owned chunk of the source; pauses the source if `dst` is full. */
+  /**
+   * Writes one owned chunk of the source: at once if it is the turn's first send or a large
+   * one, else at the end of the turn with the turn's other sends (see `core/turn-end.ts`);
+   * pauses the source if `dst` is full.
+   */
   chunk(c: Buffer): void {
     wrote(this.#dst);
-    if (!writeOwned(this.#dst, c) && (this.#flags & 5) === 0) {
+    const queued = this.#queued;
+    if (queued !== null)
+      queued.push(c); // behind what waits already: order is kept
+    else if (c.length < SEND_AT_ONCE && !claimTurn()) {
+      this.#queued = [c];
+      atTurnEnd(this);
+    } else this.#send([c]);
+  }
+
+  turnEnded(): void {
+    const queued = this.#queued;
+    this.#queued = null;
+    if (queued === null || (this.#flags & 4) !== 0) return;
+    this.#send(queued);
+    const flags = this.#flags;
+    // The source ended while these waited: finish once they are flushed
+    if ((flags & 3) === 2) {
+      if (this.#dstRaw.writableLength === 0) this.#finish(undefined);
+      else flushQueueOf(this.#dst).wait(this);
+    }
+  }
+
+  #send(bufs: readonly Buffer[]): void {
+    if (!writeOwned(this.#dst, bufs) && (this.#flags & 5) === 0) {
       this.#flags |= 1;
       this.#srcRaw.pause();
       flushQueueOf(this.#dst).wait(this);
@@ -171,6 +206,7 @@ class PipeOp extends Operation<void> implements Flushable {
     const flags = this.#flags;
     if ((flags & 6) !== 0) return;
     this.#flags = flags | 2;
+    if (this.#queued !== null) return; // the end of the turn sends them, then finishes
     if (this.#dstRaw.writableLength === 0) this.#finish(undefined);
     else if ((flags & 1) === 0) flushQueueOf(this.#dst).wait(this);
     // else: the flush already queued for the block finishes the copy
@@ -185,11 +221,13 @@ class PipeOp extends Operation<void> implements Flushable {
   /** Cancelled: the copy stops (before the rejection with `Cancelled`). */
   protected override abort(): void {
     this.#flags |= 4;
+    this.#queued = null;
     pipeDone(this, this.#src, this.#dst);
   }
 
   #finish(err: unknown): void {
     this.#flags |= 4;
+    this.#queued = null;
     pipeDone(this, this.#src, this.#dst);
     if (err === undefined) this.settle(undefined);
     else super.fail(err);
@@ -333,9 +371,12 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
       if (idle !== null) idle.activity++;
     };
     idleExpired = (sock, ms) => sock.#idleExpired(ms);
-    writeOwned = (sock, c) => {
-      const rest = sock.#sendDirect([c]);
-      return rest === null || sock.#raw.write(rest[0] as Uint8Array);
+    writeOwned = (sock, bufs) => {
+      const rest = sock.#sendDirect(bufs);
+      if (rest === null) return true;
+      const raw = sock.#raw;
+      handOver(raw, rest);
+      return !raw.writableNeedDrain;
     };
   }
 

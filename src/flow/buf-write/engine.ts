@@ -5,7 +5,7 @@
  * - Writes copy into a small buffer taken on the first write and given back once everything is
  *   written: an idle writer holds no memory. The first writer of a turn takes the buffer the
  *   writers share (`scratch.ts`), so a server's connections reuse the same memory.
- * - The flush is due at the end of the event loop's turn (`setImmediate`, once for all writers),
+ * - The flush is due at the end of the event loop's turn (`core/turn-end.ts`, once for all writers),
  *   so the writes made together go out together, in one vectored write, and a server answering
  *   many clients in one turn sends their replies back to back, as Redis does before it sleeps. A sink that can write synchronously (`tryWrite` and
  *   `flushed`, a Node socket) is written with no promise and no fiber when the kernel takes it
@@ -15,7 +15,6 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { setImmediate } from "node:timers";
 import {
   CancelContext,
   type Clock,
@@ -25,6 +24,7 @@ import {
   type Switch,
   suspend,
 } from "../../core/index.ts";
+import { atTurnEnd, type TurnEndTask } from "../../core/turn-end.ts";
 import type { Sink } from "../types.ts";
 import { AgeWatchdog, type Watched } from "./age-watchdog.ts";
 import { FlushAborted, WriterBufferAgeExceeded, WriterBufferLimitExceeded } from "./errors.ts";
@@ -69,19 +69,6 @@ const FIRST_SIZE = 512;
 const EMPTY = Buffer.alloc(0);
 const ignore = (): void => {};
 
-/**
- * The writers whose flush is due at the end of this turn of the event loop (real schedulers):
- * one immediate for all of them, and no closure per writer.
- */
-let due: WriteEngine[] = [];
-let spareDue: WriteEngine[] = [];
-const flushDue = (): void => {
-  const ws = due;
-  due = spareDue;
-  for (let i = 0; i < ws.length; i++) (ws[i] as WriteEngine).flushNow();
-  clear(ws);
-  spareDue = ws;
-};
 const RESOLVED: Promise<void> = Promise.resolve();
 /** Empties `xs` (popping is much cheaper than `xs.length = 0` for the short lists here). */
 function clear(xs: unknown[]): void {
@@ -95,7 +82,7 @@ const DRAIN_CONTEXT = new CancelContext(null);
  * `BufWriter` (Eio's typed writes, which fill what {@link reserve} returns) and `Tcp.Writer`
  * (Async's names); each makes public what its API has.
  */
-export abstract class WriteEngine implements Watched {
+export abstract class WriteEngine implements Watched, TurnEndTask {
   /** The current buffer: `[#start, #pos)` is written and not yet queued; `#pos..` is free. */
   protected buf: Buffer = EMPTY;
   #view: DataView | null = null;
@@ -368,7 +355,7 @@ export abstract class WriteEngine implements Watched {
       // out back to back, so a client that answers them all wakes once (measured under
       // redis-benchmark -P 16: 0.77x -> 0.94x node:net on SET, 0.97x -> 1.18x on GET).
       if (sched.wake !== undefined) sched.wake(() => this.flushNow());
-      else if (due.push(this) === 1) setImmediate(flushDue);
+      else atTurnEnd(this);
     }
   }
 
@@ -416,6 +403,11 @@ export abstract class WriteEngine implements Watched {
       this.pos = 0;
       this.#watchdog?.idle(this);
     }
+  }
+
+  /** @internal The end of the turn a write made the flush due in: {@link flushNow}. */
+  turnEnded(): void {
+    this.flushNow();
   }
 
   /**
