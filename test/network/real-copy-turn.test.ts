@@ -7,7 +7,7 @@
 import { describe, expect, test } from "vitest";
 import { Fiber, Switch } from "../../src/core/index.ts";
 import { claimTurn } from "../../src/core/turn-end.ts";
-import { copy } from "../../src/flow/flow-ops.ts";
+import { copy, readAllBytes } from "../../src/flow/flow-ops.ts";
 import { runServer } from "../../src/net/run-server.ts";
 import { run } from "../../src/run.ts";
 import { bytes, deferred, net, readAllText, sleep, text } from "./real-support.ts";
@@ -98,5 +98,38 @@ describe("Flow.copy's sends at the end of the turn, on real sockets", () => {
       }),
     );
     expect(got).toBe("ello");
+  });
+
+  test("a stream of 8 MiB through a copy: the turn's chunks after its first are held (at most 256 KiB) and all come back in order", async () => {
+    const size = 8 << 20;
+    const data = new Uint8Array(size);
+    for (let i = 0; i < size; i++) data[i] = (i * 7 + (i >> 11)) & 0xff;
+    const got = await run(() =>
+      Switch.run(async (sw) => {
+        const l = await net.listen("tcp:127.0.0.1:0", { sw });
+        const [, back] = await Fiber.pair(
+          async () => {
+            const [flow] = await l.accept({ sw });
+            await copy(flow, flow);
+            await flow.close();
+          },
+          async () => {
+            const c = await net.connect(l.listeningAddr, { sw });
+            const [, all] = await Fiber.pair(
+              async () => {
+                await c.write([data]);
+                await c.shutdown("send");
+              },
+              () => readAllBytes(c, { maxSize: size }),
+            );
+            await c.close();
+            return all;
+          },
+        );
+        return back;
+      }),
+    );
+    expect(got.length).toBe(size);
+    expect(Buffer.compare(got, data)).toBe(0);
   });
 });
