@@ -95,6 +95,8 @@ let flushQueueOf: (sock: NodeStreamSocket) => FlushQueue;
 let wrote: (sock: NodeStreamSocket) => void;
 /** Writes a chunk the caller owns: sent at once what the kernel takes, Node queues the rest. */
 let writeOwned: (sock: NodeStreamSocket, bufs: readonly Buffer[]) => boolean;
+/** Whether `sock` is written with one vectored system call (no TLS, an fd, the addon). */
+let sendsDirect: (sock: NodeStreamSocket) => boolean;
 /** The most a copy holds for the end of the turn: past it, what it holds goes out at once. */
 const HOLD_AT_MOST = 256 * 1024;
 let idleExpired: (sock: NodeStreamSocket, ms: number) => void;
@@ -152,7 +154,9 @@ class PipeOp extends Operation<void> implements Flushable, TurnEndTask {
   /**
    * Writes one owned chunk of the source: at once if it is the turn's first send, else at the
    * end of the turn with the turn's other sends (see `core/turn-end.ts`), in one vectored write,
-   * unless more than {@link HOLD_AT_MOST} bytes wait; pauses the source if `dst` is full.
+   * unless more than {@link HOLD_AT_MOST} bytes wait; at once always when `dst` is not written
+   * with one system call (TLS, which encrypts each write apart, or no fd). Pauses the source if
+   * `dst` is full.
    */
   chunk(c: Buffer): void {
     wrote(this.#dst);
@@ -165,7 +169,7 @@ class PipeOp extends Operation<void> implements Flushable, TurnEndTask {
         this.#held = 0;
         this.#send(queued);
       }
-    } else if (!claimTurn()) {
+    } else if (sendsDirect(this.#dst) && !claimTurn()) {
       this.#queued = [c];
       this.#held = c.length;
       atTurnEnd(this);
@@ -375,6 +379,7 @@ export class NodeStreamSocket implements StreamSocket, HasUnixFd {
       sock.#flushes ??= new FlushQueue(sock.#raw);
       return sock.#flushes;
     };
+    sendsDirect = (sock) => sock.#direct !== null;
     wrote = (sock) => {
       const idle = sock.#idle;
       if (idle !== null) idle.activity++;
