@@ -239,10 +239,11 @@ export async function withReaderWriter<T>(
   } catch (e) {
     error = e;
   }
-  const seen = new Set<unknown>();
+  let seen: Set<unknown> | null = null; // made on the first failure only
   const fail = (e: unknown): void => {
     // The writer's failure comes back from close(): report it once
-    if (seen.has(e)) return;
+    if (seen?.has(e) === true) return;
+    seen ??= new Set();
     seen.add(e);
     if (ok) {
       ok = false;
@@ -250,16 +251,19 @@ export async function withReaderWriter<T>(
     } else error = combineErrors(error, e);
   };
   if (writerError !== undefined) fail(writerError);
-  try {
-    await Cancel.protect(() => writer.close({ forceCloseAfter: CONNECTION_FORCE_CLOSE_AFTER }));
-  } catch (e) {
-    fail(e);
-  }
-  try {
-    await Cancel.protect(() => reader.close());
-  } catch (e) {
-    fail(e);
-  }
+  // One protected context for both closes (each would cost a context of its own)
+  await Cancel.protect(async () => {
+    try {
+      await writer.close({ forceCloseAfter: CONNECTION_FORCE_CLOSE_AFTER });
+    } catch (e) {
+      fail(e);
+    }
+    try {
+      await reader.close();
+    } catch (e) {
+      fail(e);
+    }
+  });
   if (!ok) throw error;
   return value as T;
 }
